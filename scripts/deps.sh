@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a target needs, or says in one line which ones to install.
+#   scripts/deps.sh build|test|bench
+# As root it runs apt-get; otherwise it prints the apt-get line and exits 1.
+set -euo pipefail
+
+build=(cmake g++ make pkg-config git libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgit2-dev
+       libavahi-client-dev libavahi-compat-libdnssd-dev libcli11-dev nlohmann-json3-dev
+       libyaml-cpp-dev libspdlog-dev ruby ruby-rspec)
+test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps)
+bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine)
+
+want=("${build[@]}")
+case "${1:-build}" in
+  build) ;;
+  test)  want+=("${test[@]}") ;;
+  bench) want+=("${test[@]}" "${bench[@]}") ;;
+  *) echo "usage: scripts/deps.sh build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "specswarm needs these Debian packages: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them when an install fails for that reason.
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/specswarm-apt.log 2>&1 || {
+  apt-get update -q >>/tmp/specswarm-apt.log 2>&1
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/specswarm-apt.log 2>&1 || {
+    tail -n 20 /tmp/specswarm-apt.log >&2
+    echo "specswarm: apt-get could not install: ${missing[*]} (log: /tmp/specswarm-apt.log)" >&2
+    exit 1
+  }
+}
