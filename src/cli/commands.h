@@ -1,0 +1,21 @@
+// The subcommands of the `specswarm` binary. Each lives in its own file and registers itself
+// on the CLI11 app; main() parses once and runs the action of the subcommand the user chose.
+// Exit codes everywhere: 0 success, 1 the thing checked failed (tests, no peers), 2 a problem
+// that is not a test failure (bad flag, not a Ruby project, missing tool).
+#pragma once
+
+#include <functional>
+
+namespace CLI { class App; }
+
+namespace specswarm::cli {
+
+using CommandAction = std::function<int()>;
+
+// Each Add*Command adds its subcommand to `app` and, when the user picks it, stores the action
+// that runs it in `*chosen`.
+void AddRunCommand(CLI::App& app, CommandAction* chosen);
+void AddSnapshotCommand(CLI::App& app, CommandAction* chosen);
+void AddDiscoverCommand(CLI::App& app, CommandAction* chosen);
+
+}  // namespace specswarm::cli

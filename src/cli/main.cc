@@ -1,0 +1,32 @@
+// specswarm: run an RSpec suite on every idle core of every machine in the office.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/version.h"
+
+int main(int argc, char** argv) {
+  using namespace specswarm::cli;
+  CLI::App app{"specswarm: run RSpec suites on every idle core of the office", "specswarm"};
+  app.set_version_flag("--version", std::string(kVersion));
+  app.require_subcommand(1);
+  CommandAction chosen;
+  AddRunCommand(app, &chosen);
+  AddSnapshotCommand(app, &chosen);
+  AddDiscoverCommand(app, &chosen);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line saying what is wrong and where to look, exit 2 (CLI11 would exit 1 or 106...).
+    std::fprintf(stderr, "specswarm: %s (see specswarm --help)\n", e.what());
+    return 2;
+  }
+  return chosen ? chosen() : 2;
+}
