@@ -1,0 +1,253 @@
+#include "sync/setup_hooks.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "sync/git.h"
+#include "sync/tree_rules.h"
+
+extern char** environ;
+
+namespace specswarm::sync {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kOutputTail = 16 * 1024;
+
+class ConfigParser {
+ public:
+  ConfigParser(std::string file) : file_(std::move(file)) {}
+
+  Status Error(const YAML::Node& node, const std::string& what) const {
+    return Status::Error(file_ + " line " + std::to_string(node.Mark().line + 1) + ": " + what);
+  }
+
+  Status ParseHooks(const YAML::Node& list, const std::string& section, std::vector<Hook>* out) {
+    if (list.IsNull()) return Status::Ok();
+    if (!list.IsSequence()) return Error(list, "setup." + section + " must be a list of hooks");
+    std::set<std::string> names;
+    for (const YAML::Node& item : list) {
+      if (!item.IsMap()) return Error(item, "each hook in setup." + section + " must be a mapping with name and run");
+      Hook hook;
+      hook.line = item.Mark().line + 1;
+      for (const auto& kv : item) {
+        const std::string k = kv.first.as<std::string>();
+        const YAML::Node& v = kv.second;
+        if (k == "name" || k == "run") {
+          if (!v.IsScalar()) return Error(v, "'" + k + "' must be a string");
+          (k == "name" ? hook.name : hook.run) = v.as<std::string>();
+        } else if (k == "key") {
+          hook.has_key = true;
+          if (v.IsScalar()) {
+            hook.key.push_back(v.as<std::string>());
+          } else if (v.IsSequence()) {
+            for (const YAML::Node& g : v) {
+              if (!g.IsScalar()) return Error(g, "'key' must list file globs (strings)");
+              hook.key.push_back(g.as<std::string>());
+            }
+          } else if (!v.IsNull()) {
+            return Error(v, "'key' must be a file glob or a list of them");
+          }
+        } else {
+          return Error(kv.first, "unknown key '" + k + "' in a setup hook (known: name, run, key)");
+        }
+      }
+      if (hook.name.empty()) return Error(item, "a setup hook needs a 'name'");
+      for (char c : hook.name) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+          return Error(item, "hook name '" + hook.name + "' may only use [A-Za-z0-9._-]");
+        }
+      }
+      if (!names.insert(hook.name).second) return Error(item, "two hooks named '" + hook.name + "' in setup." + section);
+      if (hook.run.empty()) return Error(item, "hook '" + hook.name + "' needs a 'run' command");
+      out->push_back(std::move(hook));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string file_;
+};
+
+// Hex SHA-1 of a text, via libgit2 (blob hashing), so no extra crypto dependency.
+std::string HashText(const std::string& text) {
+  git_oid id;
+  git_odb_hash(&id, text.data(), text.size(), GIT_OBJECT_BLOB);
+  return ToHex(id);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `command` with /bin/sh in `dir`; returns exit status (or 128+signal) and the output tail.
+Status RunShell(const std::string& command, const std::string& dir, const std::vector<std::string>& extra_env,
+                int* exit_code, std::string* output) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    bool overridden = false;
+    for (const std::string& x : extra_env) {
+      const size_t eq = x.find('=');
+      if (entry.substr(0, eq + 1) == std::string_view(x).substr(0, eq + 1)) overridden = true;
+    }
+    if (!overridden) env_strings.emplace_back(entry);
+  }
+  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Status::Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+  const pid_t pid = ::fork();
+  if (pid < 0) return Status::Error(std::string("cannot fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    if (::chdir(dir.c_str()) != 0) ::_exit(126);
+    const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+    ::execve("/bin/sh", const_cast<char**>(argv), envp.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  output->clear();
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    output->append(buf, static_cast<size_t>(n));
+    if (output->size() > 2 * kOutputTail) output->erase(0, output->size() - kOutputTail);
+  }
+  ::close(fds[0]);
+  if (output->size() > kOutputTail) output->erase(0, output->size() - kOutputTail);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string TestEnvNumber(int slot) { return slot <= 1 ? std::string() : std::to_string(slot); }
+
+Result<SetupConfig> ParseSetupConfig(const std::string& text, const std::set<std::string>& other_top_level_keys,
+                                     const std::string& file_name) {
+  ConfigParser parser(file_name);
+  SetupConfig config;
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return config;
+    if (!root.IsMap()) return parser.Error(root, "the file must be a mapping of settings");
+    for (const auto& kv : root) {
+      const std::string k = kv.first.as<std::string>();
+      if (k != "setup") {
+        if (other_top_level_keys.count(k)) continue;
+        std::string known = "setup";
+        for (const std::string& o : other_top_level_keys) known += ", " + o;
+        return parser.Error(kv.first, "unknown key '" + k + "' (known: " + known + ")");
+      }
+      const YAML::Node& setup = kv.second;
+      if (setup.IsNull()) continue;
+      if (!setup.IsMap()) return parser.Error(setup, "'setup' must be a mapping with per_peer and per_slot");
+      for (const auto& section : setup) {
+        const std::string name = section.first.as<std::string>();
+        if (name == "per_peer") {
+          if (Status s = parser.ParseHooks(section.second, name, &config.per_peer); !s.ok()) return s;
+        } else if (name == "per_slot") {
+          if (Status s = parser.ParseHooks(section.second, name, &config.per_slot); !s.ok()) return s;
+        } else {
+          return parser.Error(section.first, "unknown key '" + name + "' in setup (known: per_peer, per_slot)");
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::Error(file_name + " line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return config;
+}
+
+Result<SetupConfig> LoadSetupConfig(const std::string& work_dir, const std::set<std::string>& other_top_level_keys) {
+  const std::string path = work_dir + "/.specswarm.yml";
+  if (!fs::exists(path)) return SetupConfig{};
+  return ParseSetupConfig(ReadFile(path), other_top_level_keys, ".specswarm.yml");
+}
+
+SetupHooks::SetupHooks(const WorkDir& work_dir, SetupConfig config)
+    : work_dir_(work_dir), config_(std::move(config)), stamp_dir_(work_dir.path() + ".hooks") {}
+
+Result<std::vector<HookRun>> SetupHooks::Run(const std::vector<int>& slots, const std::vector<std::string>& env) {
+  std::vector<HookRun> runs;
+  if (config_.per_peer.empty() && config_.per_slot.empty()) return runs;
+  Result<std::vector<TrackedFile>> files = work_dir_.Files();
+  if (!files.ok()) return files.status();
+  std::error_code ec;
+  fs::create_directories(stamp_dir_, ec);
+  for (const Hook& hook : config_.per_peer) {
+    Result<bool> ran = RunOne(hook, 0, *files, env);
+    if (!ran.ok()) return ran.status();
+    runs.push_back({hook.name, 0, *ran});
+  }
+  for (const Hook& hook : config_.per_slot) {
+    for (int slot : slots) {
+      Result<bool> ran = RunOne(hook, slot, *files, env);
+      if (!ran.ok()) return ran.status();
+      runs.push_back({hook.name, slot, *ran});
+    }
+  }
+  return runs;
+}
+
+Result<bool> SetupHooks::RunOne(const Hook& hook, int slot, const std::vector<TrackedFile>& files,
+                                const std::vector<std::string>& env) {
+  const std::string stamp = stamp_dir_ + "/" + hook.name + (slot ? ".slot" + std::to_string(slot) : "") + ".key";
+  std::string key;
+  if (hook.has_key) {
+    std::string material = "run " + hook.run + "\nslot " + std::to_string(slot) + "\n";
+    for (const TrackedFile& f : files) {  // index order: sorted by path, so the key is stable
+      for (const std::string& glob : hook.key) {
+        if (GlobMatch(glob, f.path)) {
+          material += f.blob + " " + f.path + "\n";
+          break;
+        }
+      }
+    }
+    key = HashText(material);
+    if (ReadFile(stamp) == key) return false;
+  }
+  std::vector<std::string> hook_env = env;
+  if (slot) hook_env.push_back("TEST_ENV_NUMBER=" + TestEnvNumber(slot));
+  int code = 0;
+  std::string output;
+  if (Status s = RunShell(hook.run, work_dir_.path(), hook_env, &code, &output); !s.ok()) return s;
+  if (code != 0) {
+    std::error_code ec;
+    fs::remove(stamp, ec);
+    return Status::Error("setup hook '" + hook.name + "'" + (slot ? " (slot " + std::to_string(slot) + ")" : "") +
+                         " failed with exit status " + std::to_string(code) + ": `" + hook.run + "`\n" + output);
+  }
+  if (hook.has_key) {
+    std::ofstream(stamp, std::ios::trunc) << key;
+  }
+  return true;
+}
+
+}  // namespace specswarm::sync
