@@ -5,6 +5,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace CLI { class App; }
 
@@ -14,7 +16,8 @@ using CommandAction = std::function<int()>;
 
 // Each Add*Command adds its subcommand to `app` and, when the user picks it, stores the action
 // that runs it in `*chosen`.
-void AddRunCommand(CLI::App& app, CommandAction* chosen);
+// `rspec_args` are the arguments after `--`, which reach every worker's RSpec.
+void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string> rspec_args);
 void AddSnapshotCommand(CLI::App& app, CommandAction* chosen);
 void AddDiscoverCommand(CLI::App& app, CommandAction* chosen);
 

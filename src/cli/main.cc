@@ -1,5 +1,7 @@
 // specswarm: run an RSpec suite on every idle core of every machine in the office.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -11,12 +13,22 @@ int main(int argc, char** argv) {
   CLI::App app{"specswarm: run RSpec suites on every idle core of the office", "specswarm"};
   app.set_version_flag("--version", std::string(kVersion));
   app.require_subcommand(1);
+  // Everything after the first `--` belongs to RSpec, untouched by our parser.
+  std::vector<std::string> rspec_args;
+  int own_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      rspec_args.assign(argv + i + 1, argv + argc);
+      own_argc = i;
+      break;
+    }
+  }
   CommandAction chosen;
-  AddRunCommand(app, &chosen);
+  AddRunCommand(app, &chosen, rspec_args);
   AddSnapshotCommand(app, &chosen);
   AddDiscoverCommand(app, &chosen);
   try {
-    app.parse(argc, argv);
+    app.parse(own_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

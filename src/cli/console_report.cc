@@ -1,0 +1,216 @@
+#include "cli/console_report.h"
+
+#include <cmath>
+
+#include "exec/ruby_worker.h"
+
+namespace specswarm::cli {
+namespace {
+
+constexpr const char* kRed = "31";
+constexpr const char* kGreen = "32";
+constexpr const char* kYellow = "33";
+constexpr const char* kCyan = "36";
+
+std::string Plural(int n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string StripZeros(std::string number) {
+  if (number.find('.') == std::string::npos) return number;
+  while (!number.empty() && number.back() == '0') number.pop_back();
+  if (!number.empty() && number.back() == '.') number.pop_back();
+  return number;
+}
+
+int Depth(const std::string& id) {
+  int colons = 0;
+  for (char c : id.substr(id.rfind('[') == std::string::npos ? 0 : id.rfind('['))) colons += c == ':';
+  return colons;
+}
+
+}  // namespace
+
+std::string FormatDuration(double seconds) {
+  char buf[64];
+  if (seconds >= 60) {
+    int minutes = static_cast<int>(seconds / 60);
+    std::snprintf(buf, sizeof buf, "%.2f", seconds - minutes * 60);
+    return Plural(minutes, "minute") + " " + StripZeros(buf) + " seconds";
+  }
+  std::snprintf(buf, sizeof buf, seconds >= 1 ? "%.2f" : "%.5f", seconds);
+  std::string text = StripZeros(buf);
+  return text + (text == "1" ? " second" : " seconds");
+}
+
+std::string TotalsLine(const node::RunTotals& t) {
+  std::string line = Plural(t.examples, "example") + ", " + Plural(t.failures, "failure");
+  if (t.pending > 0) line += ", " + std::to_string(t.pending) + " pending";
+  if (t.errors_outside > 0) {
+    line += ", " + Plural(t.errors_outside, "error") +
+            " occurred outside of examples";
+  }
+  return line;
+}
+
+ConsoleReport::ConsoleReport(std::FILE* out, ConsoleFormat format, bool color, bool first_is_1)
+    : out_(out), format_(format), color_(color), first_is_1_(first_is_1) {}
+
+std::string ConsoleReport::Paint(const std::string& text, const char* code) const {
+  if (!color_) return text;
+  return std::string("\033[") + code + "m" + text + "\033[0m";
+}
+
+void ConsoleReport::OnExample(const exec::ExampleResult& example) {
+  if (format_ != ConsoleFormat::kProgress) return;
+  progress_started_ = true;
+  switch (example.status) {
+    case exec::ExampleStatus::kPassed: std::fputs(Paint(".", kGreen).c_str(), out_); break;
+    case exec::ExampleStatus::kFailed: std::fputs(Paint("F", kRed).c_str(), out_); break;
+    case exec::ExampleStatus::kPending: std::fputs(Paint("*", kYellow).c_str(), out_); break;
+  }
+  std::fflush(out_);
+}
+
+void ConsoleReport::OnUnitFinished(const exec::UnitResult& unit) {
+  if (format_ == ConsoleFormat::kDocumentation) {
+    PrintOutline(unit);
+  } else if (unit.outcome != exec::UnitOutcome::kCompleted || unit.errors_outside_examples > 0) {
+    progress_started_ = true;
+    std::fputs(Paint("E", kRed).c_str(), out_);
+    std::fflush(out_);
+  }
+}
+
+void ConsoleReport::OnNotice(const std::string& line) {
+  std::fprintf(stderr, "%sspecswarm: %s\n", progress_started_ ? "\n" : "", line.c_str());
+}
+
+void ConsoleReport::PrintOutline(const exec::UnitResult& unit) {
+  std::string text = "\n";
+  for (int entry : unit.outline) {
+    if (entry >= 0) {
+      const auto& group = unit.groups[static_cast<size_t>(entry)];
+      text += std::string(static_cast<size_t>(2 * Depth(group.id)), ' ') + group.description + "\n";
+      continue;
+    }
+    const auto& e = unit.examples[static_cast<size_t>(~entry)];
+    std::string indent(static_cast<size_t>(2 * Depth(e.id)), ' ');
+    switch (e.status) {
+      case exec::ExampleStatus::kPassed: text += indent + Paint(e.description, kGreen) + "\n"; break;
+      case exec::ExampleStatus::kFailed:
+        text += indent + Paint(e.description + " (FAILED - " + std::to_string(++failures_seen_) + ")", kRed) + "\n";
+        break;
+      case exec::ExampleStatus::kPending:
+        text += indent + Paint(e.description + " (PENDING: " + e.pending_message.value_or("No reason given") + ")", kYellow) + "\n";
+        break;
+    }
+  }
+  if (unit.outcome != exec::UnitOutcome::kCompleted) {
+    text += Paint(unit.file + " did not finish on slot " + std::to_string(unit.slot) + ": " + unit.problem, kRed) + "\n";
+  }
+  std::fputs(text.c_str(), out_);
+  std::fflush(out_);
+}
+
+void ConsoleReport::PrintBlock(const std::vector<std::string>& block, int number, const char* color) {
+  // RSpec numbered the block "1)"; renumber it and keep the text aligned under the number.
+  const std::string number_text = std::to_string(number);
+  const std::string extra(number_text.size() - 1, ' ');
+  for (size_t i = 0; i < block.size(); ++i) {
+    std::string line = block[i];
+    if (i == 0) {
+      auto paren = line.find(") ");
+      if (paren != std::string::npos) line = "  " + number_text + line.substr(paren);
+      std::fprintf(out_, "%s\n", Paint(line, color == kYellow ? kYellow : "0").c_str());
+      continue;
+    }
+    if (!line.empty()) line = extra + line;
+    bool comment = line.find_first_not_of(' ') != std::string::npos &&
+                   line[line.find_first_not_of(' ')] == '#';
+    std::fprintf(out_, "%s\n", line.empty() ? "" : Paint(line, comment ? kCyan : color).c_str());
+  }
+}
+
+void ConsoleReport::PrintErrorsOutside(const node::RunReport& report) {
+  for (const auto* unit : report.Errors()) {
+    for (const auto& message : unit->messages) {
+      std::fprintf(out_, "\n%s\n", message.c_str());
+    }
+    if (unit->outcome != exec::UnitOutcome::kCompleted) {
+      std::string where = unit->file;
+      for (const auto& id : unit->ids) where += " " + id;
+      std::fprintf(out_, "\n%s\n", Paint("An error occurred while running " + where + " on slot " +
+                                             std::to_string(unit->slot) + ":", kRed).c_str());
+      std::fprintf(out_, "%s\n", Paint("  " + unit->problem, kRed).c_str());
+      if (!unit->output.empty()) {
+        std::fprintf(out_, "  Its output:\n");
+        size_t start = 0;
+        while (start < unit->output.size()) {
+          size_t nl = unit->output.find('\n', start);
+          if (nl == std::string::npos) nl = unit->output.size();
+          std::fprintf(out_, "    %s\n", unit->output.substr(start, nl - start).c_str());
+          start = nl + 1;
+        }
+      }
+    }
+  }
+}
+
+void ConsoleReport::PrintPending(const node::RunReport& report) {
+  auto pending = report.Pending();
+  if (pending.empty()) return;
+  std::fprintf(out_, "\nPending: (Failures listed here are expected and do not affect your suite's status)\n");
+  int number = 0;
+  for (const auto* e : pending) {
+    std::fprintf(out_, "\n");
+    if (e->block.empty()) {
+      std::fprintf(out_, "  %d) %s\n", ++number, e->full_description.c_str());
+      continue;
+    }
+    PrintBlock(e->block, ++number, kYellow);
+  }
+}
+
+void ConsoleReport::PrintFailures(const node::RunReport& report) {
+  auto failures = report.Failures();
+  if (failures.empty()) return;
+  std::fprintf(out_, "\nFailures:\n");
+  int number = 0;
+  for (const auto* e : failures) {
+    std::fprintf(out_, "\n");
+    PrintBlock(e->block, ++number, kRed);
+    const std::string env = exec::TestEnvNumber(e->slot, first_is_1_);
+    std::string indent(4 + std::to_string(number).size(), ' ');
+    std::fprintf(out_, "%s\n", Paint(indent + "# ran on slot " + std::to_string(e->slot) +
+                                         " (TEST_ENV_NUMBER=\"" + env + "\")", kCyan).c_str());
+  }
+}
+
+void ConsoleReport::PrintSummary(const node::RunReport& report) {
+  if (progress_started_ || format_ == ConsoleFormat::kProgress) std::fprintf(out_, "\n");
+  PrintErrorsOutside(report);
+  PrintPending(report);
+  PrintFailures(report);
+  const node::RunTotals totals = report.Totals();
+  std::fprintf(out_, "\nFinished in %s (slowest slot took %s to boot, %d slots)\n",
+               FormatDuration(report.wall_time).c_str(), FormatDuration(report.slowest_boot).c_str(),
+               report.slots);
+  const char* color = totals.failures || totals.errors_outside ? kRed : totals.pending ? kYellow : kGreen;
+  std::fprintf(out_, "%s\n", Paint(TotalsLine(totals), color).c_str());
+  if (report.not_run > 0) {
+    std::fprintf(out_, "%s\n", Paint(std::to_string(report.not_run) + " spec file(s) or parts were not run (" +
+                                         (report.interrupted ? "interrupted" : "--fail-fast") + ")", kYellow).c_str());
+  }
+  auto failures = report.Failures();
+  if (!failures.empty()) {
+    std::fprintf(out_, "\nFailed examples:\n\n");
+    for (const auto* e : failures) {
+      std::fprintf(out_, "%s %s\n", Paint("rspec " + (e->rerun.empty() ? e->id : e->rerun), kRed).c_str(),
+                   Paint("# " + e->full_description, kCyan).c_str());
+    }
+  }
+  std::fflush(out_);
+}
+
+}  // namespace specswarm::cli

@@ -1,0 +1,218 @@
+// `specswarm run [PATHS...] [options] [-- RSPEC_ARGS]`: runs a project's specs on local slots
+// from one dynamic queue and reports like rspec. (The swarm adds peers' slots to the same queue.)
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/console_report.h"
+#include "cli/report_files.h"
+#include "cli/version.h"
+#include "exec/shim_path.h"
+#include "node/coordinator.h"
+#include "node/spec_files.h"
+#include "node/spec_plan.h"
+#include "node/timing_history.h"
+
+namespace specswarm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunOptions {
+  std::vector<std::string> paths;
+  int slots = 0;
+  std::string format = "progress";
+  std::string junit;
+  std::string json;
+  double timeout = 900;
+  std::string isolation = "fork";
+  bool first_is_1 = false;
+  std::vector<std::string> preload;
+  bool no_preload = false;
+  std::string color = "auto";
+  std::vector<std::string> rspec_args;
+};
+
+constexpr const char* kHistoryPath = ".specswarm/timings";
+constexpr const char* kParallelTestsLog = "tmp/parallel_runtime_rspec.log";
+
+int Fail(const std::string& line) {
+  std::fprintf(stderr, "specswarm: %s\n", line.c_str());
+  return 2;
+}
+
+bool OnPath(const std::string& program) {
+  if (program.find('/') != std::string::npos) return access(program.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t colon = dirs.find(':', start);
+    std::string dir = dirs.substr(start, colon - start);
+    if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return false;
+}
+
+bool HasFilterArgs(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    for (const char* f : {"--tag", "-t", "--example", "-e", "--example-matches", "-E", "--only-failures", "--next-failure"}) {
+      if (a == f || a.rfind(std::string(f) + "=", 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
+Result<node::TimingHistory> LoadHistory() {
+  auto history = node::TimingHistory::Load(kHistoryPath);
+  if (!history.ok() || !history->empty()) return history;
+  return node::TimingHistory::LoadParallelRuntimeLog(kParallelTestsLog);
+}
+
+// Records what this run learned; files run with line filters, or under RSpec filters, are not
+// timed whole and are left as they were.
+void RecordHistory(node::TimingHistory history, const node::RunReport& report,
+                   const std::vector<node::SpecFile>& files, bool filtered) {
+  if (filtered || report.interrupted) return;
+  for (const auto& file : files) {
+    if (!file.targets.empty()) continue;
+    std::vector<const exec::UnitResult*> units;
+    bool complete = true;
+    for (const auto& unit : report.units()) {
+      if (unit.file != file.path) continue;
+      units.push_back(&unit);
+      complete = complete && unit.outcome == exec::UnitOutcome::kCompleted;
+    }
+    if (complete && !units.empty()) history.Record(file.path, file.content_hash, units);
+  }
+  Status saved = history.Save(kHistoryPath);
+  if (!saved.ok()) std::fprintf(stderr, "specswarm: %s\n", saved.message().c_str());
+}
+
+bool UseColor(const std::string& mode) {
+  if (mode == "always") return true;
+  if (mode == "never" || std::getenv("NO_COLOR")) return false;
+  return isatty(STDOUT_FILENO);
+}
+
+std::string Hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  return name;
+}
+
+int RunSpecs(const RunOptions& options) {
+  const std::string project = fs::current_path().string();
+  if (Status s = node::CheckRubyProject(project); !s.ok()) return Fail(s.message());
+  const char* ruby_env = std::getenv("SPECSWARM_RUBY");
+  const std::string ruby = ruby_env && *ruby_env ? ruby_env : "ruby";
+  if (!OnPath(ruby)) {
+    return Fail("cannot find '" + ruby + "' on PATH: install Ruby (apt-get install ruby ruby-rspec)");
+  }
+  auto shim = exec::FindWorkerShim();
+  if (!shim.ok()) return Fail(shim.status().message());
+  auto files = node::FindSpecFiles(project, options.paths);
+  if (!files.ok()) return Fail(files.status().message());
+  auto history = LoadHistory();
+  if (!history.ok()) return Fail(history.status().message());
+
+  const int slots = options.slots > 0 ? options.slots
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto units = node::PlanUnits(*files, *history, node::PlanOptions{slots});
+  const int used_slots = std::min<int>(slots, static_cast<int>(units.size()));
+
+  std::error_code ec;
+  fs::path scratch = fs::temp_directory_path() / ("specswarm-" + std::to_string(getpid()));
+  fs::create_directories(scratch, ec);
+  if (ec) return Fail("cannot create " + scratch.string() + ": " + ec.message());
+
+  node::CoordinatorOptions coordinator;
+  coordinator.slots = used_slots;
+  coordinator.unit_timeout = options.timeout;
+  coordinator.fail_fast = std::any_of(options.rspec_args.begin(), options.rspec_args.end(), [](const std::string& a) {
+    return a == "--fail-fast" || a.rfind("--fail-fast=", 0) == 0;
+  });
+  coordinator.worker.project_dir = project;
+  coordinator.worker.shim = *shim;
+  coordinator.worker.ruby = ruby;
+  coordinator.worker.rspec_args = options.rspec_args;
+  coordinator.worker.isolation = options.isolation == "reset" ? exec::Isolation::kReset : exec::Isolation::kFork;
+  coordinator.worker.scratch_dir = scratch.string();
+  coordinator.worker.first_is_1 = options.first_is_1;
+  if (!options.no_preload) {
+    coordinator.worker.preload = options.preload;
+    if (options.preload.empty() && fs::exists("spec/rails_helper.rb")) {
+      coordinator.worker.preload.push_back("spec/rails_helper.rb");
+    }
+  }
+
+  std::printf("specswarm %s: %zu spec files as %zu units on %d local slots\n", std::string(kVersion).c_str(),
+              files->size(), units.size(), used_slots);
+  std::fflush(stdout);
+
+  ConsoleReport console(stdout,
+                        options.format[0] == 'd' ? ConsoleFormat::kDocumentation : ConsoleFormat::kProgress,
+                        UseColor(options.color), options.first_is_1);
+  node::SpecQueue queue(std::move(units));
+  std::signal(SIGINT, [](int) { node::Coordinator::Interrupt(); });
+  std::signal(SIGTERM, [](int) { node::Coordinator::Interrupt(); });
+  std::signal(SIGPIPE, SIG_IGN);
+  node::RunReport report = node::Coordinator(coordinator, &queue, &console).Run();
+  fs::remove_all(scratch, ec);
+
+  if (!report.boot_error.empty()) {
+    if (report.boot_error.find("rspec/core") != std::string::npos &&
+        report.boot_error.find("LoadError") != std::string::npos) {
+      return Fail("RSpec is not installed for this Ruby: add rspec to the Gemfile and run bundle "
+                  "install, or apt-get install ruby-rspec");
+    }
+    std::fprintf(stdout, "\nAn error occurred while booting the project, so no spec ran:\n%s\n",
+                 report.boot_error.c_str());
+    return 1;
+  }
+  console.PrintSummary(report);
+  for (const auto& [path, content] : {std::pair{options.junit, std::string()}, std::pair{options.json, std::string()}}) {
+    (void)content;
+    if (path.empty()) continue;
+    Status written = WriteReportFile(path, path == options.junit ? JunitXml(report, Hostname()) : RspecJson(report));
+    if (!written.ok()) return Fail(written.message());
+  }
+  RecordHistory(std::move(*history), report, *files, HasFilterArgs(options.rspec_args));
+  if (report.interrupted) return 130;
+  return report.Passed() ? 0 : 1;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string> rspec_args) {
+  auto options = std::make_shared<RunOptions>();
+  options->rspec_args = std::move(rspec_args);
+  CLI::App* run = app.add_subcommand("run", "Run the project's specs on every local slot (arguments after -- go to rspec)");
+  run->add_option("paths", options->paths, "Spec files or folders (default: spec/), rspec filters like spec/a_spec.rb:12 allowed");
+  run->add_option("-n,--slots", options->slots, "Number of slots (default: number of cores)")->check(CLI::Range(1, 1024));
+  run->add_option("-f,--format", options->format, "Console output: progress or documentation")
+      ->check(CLI::IsMember({"progress", "p", "documentation", "d"}));
+  run->add_option("--junit", options->junit, "Write JUnit XML to this file");
+  run->add_option("--json", options->json, "Write RSpec's JSON report to this file");
+  run->add_option("--timeout", options->timeout, "Seconds one spec file may run before it is killed (0: no limit)")
+      ->check(CLI::Range(0.0, 1e7));
+  run->add_option("--isolation", options->isolation, "fork: a fresh child per file (default); reset: reuse the process, reset RSpec's world")
+      ->check(CLI::IsMember({"fork", "reset"}));
+  run->add_flag("--first-is-1", options->first_is_1, "TEST_ENV_NUMBER is 1 for the first slot, as parallel_tests --first-is-1");
+  run->add_option("--preload", options->preload, "Files to require once per slot before forking (default: spec/rails_helper.rb if present)");
+  run->add_flag("--no-preload", options->no_preload, "Require nothing beyond .rspec's --require at boot");
+  run->add_option("--color", options->color, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
+  run->callback([chosen, options] { *chosen = [options] { return RunSpecs(*options); }; });
+}
+
+}  // namespace specswarm::cli

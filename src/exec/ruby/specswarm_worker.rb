@@ -1,0 +1,138 @@
+# specswarm's Ruby worker: boots the project once, then runs the spec files it is handed.
+#
+# Driven by specswarm's C++ RubyWorker (src/exec/ruby_worker.cc); not meant to be run by hand.
+#   stdin   one JSON command per line: {"unit":7,"file":"spec/a_spec.rb","ids":["spec/a_spec.rb[1:2]"]}
+#           end of input means "shut down"
+#   fd N    (SPECSWARM_RESULT_FD) one JSON event per line, see RESULT EVENTS below
+#   ARGV    the RSpec arguments every run gets (from `specswarm run -- ARGS`); no file names
+# Environment: SPECSWARM_MODE=fork|reset, SPECSWARM_CAPTURE=path for each file's stdout+stderr,
+# SPECSWARM_PRELOAD=files to require once at boot (e.g. spec/rails_helper.rb), ":"-separated.
+#
+# RESULT EVENTS: booted, boot_failed, started, group, example, message, summary, finished.
+# Results are structured here, never parsed from console text.
+
+$stdout.sync = true
+$stderr.sync = true
+
+module SpecswarmWorker
+  MAX_OUTPUT = 64 * 1024
+
+  class << self
+    attr_accessor :events, :json_ready
+
+    def emit(event)
+      line = (json_ready ? JSON.generate(event) : fallback_json(event)) + "\n"
+      events.write(line)
+      events.flush
+    end
+
+    # Before `json` can be required (it must come after bundler/setup, so a Gemfile's own json
+    # wins), boot events are encoded by hand: they only hold strings and numbers.
+    def fallback_json(event)
+      "{" + event.map { |k, v| "#{k.to_s.inspect}:#{v.is_a?(Numeric) ? v : v.to_s.dump}" }.join(",") + "}"
+    end
+  end
+
+  module_function
+
+  def boot(argv, preload)
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    require "bundler/setup" if ENV["BUNDLE_GEMFILE"] || File.exist?("Gemfile")
+    require "rspec/core"
+    require "json"
+    SpecswarmWorker.json_ready = true
+    require_relative "specswarm_formatter"
+    RSpec::Core::Runner.disable_autorun!
+    options = RSpec::Core::ConfigurationOptions.new(argv)
+    # Console formatters from .rspec are specswarm's job; the worker only reports events.
+    options.options.delete(:formatters)
+    # `requires=` loads spec_helper / rails_helper here, once, before any fork.
+    options.configure(RSpec.configuration)
+    # Backtraces show the user's code and RSpec's usual frames, never this shim.
+    RSpec.configuration.backtrace_exclusion_patterns << Regexp.new(Regexp.escape(__dir__))
+    preload.each { |path| require File.expand_path(path) }
+    raise "an error occurred while loading the project's helpers (see the output above)" if RSpec.world.wants_to_quit
+    Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+  end
+
+  def run_unit(command, argv, mode, capture)
+    targets = command["ids"].to_a.empty? ? [command["file"]] : command["ids"]
+    if mode == "reset"
+      run_in_process(command, argv + targets, capture)
+    else
+      run_in_child(command, argv + targets, capture)
+    end
+  end
+
+  def run_in_child(command, args, capture)
+    pid = fork do
+      redirect_output(capture)
+      code = run_rspec(args)
+      $stdout.flush
+      $stderr.flush
+      exit!(code)
+    end
+    emit(t: "started", unit: command["unit"], pid: pid)
+    _, status = Process.wait2(pid)
+    emit(t: "finished", unit: command["unit"], exit: status.exitstatus, signal: status.termsig,
+         output: read_capture(capture))
+  end
+
+  def run_in_process(command, args, capture)
+    emit(t: "started", unit: command["unit"], pid: Process.pid)
+    saved = [$stdout.dup, $stderr.dup]
+    redirect_output(capture)
+    code = begin
+      run_rspec(args)
+    rescue Exception => e # rubocop:disable Lint/RescueException -- report, then carry on
+      warn "#{e.class}: #{e.message}\n#{(e.backtrace || []).join("\n")}"
+      99
+    end
+    $stdout.reopen(saved[0])
+    $stderr.reopen(saved[1])
+    RSpec.clear_examples
+    emit(t: "finished", unit: command["unit"], exit: code, signal: nil, output: read_capture(capture))
+  end
+
+  def run_rspec(args)
+    options = RSpec::Core::ConfigurationOptions.new(args)
+    options.options.delete(:formatters)
+    RSpec.configuration.add_formatter(Formatter)
+    RSpec::Core::Runner.new(options).run($stderr, $stdout).to_i
+  end
+
+  def redirect_output(capture)
+    File.write(capture, "")
+    $stdout.reopen(capture, "a")
+    $stderr.reopen($stdout)
+    $stdout.sync = true
+    $stderr.sync = true
+  end
+
+  def read_capture(capture)
+    text = File.binread(capture)
+    text = "[... #{text.bytesize - MAX_OUTPUT} bytes cut ...]\n" + text.byteslice(-MAX_OUTPUT, MAX_OUTPUT) if text.bytesize > MAX_OUTPUT
+    text.force_encoding(Encoding::UTF_8).scrub
+  rescue SystemCallError
+    ""
+  end
+
+  def main(argv)
+    self.events = IO.new(Integer(ENV.fetch("SPECSWARM_RESULT_FD")), "w")
+    mode = ENV.fetch("SPECSWARM_MODE", "fork")
+    capture = ENV.fetch("SPECSWARM_CAPTURE")
+    begin
+      boot_time = boot(argv, ENV.fetch("SPECSWARM_PRELOAD", "").split(File::PATH_SEPARATOR))
+    rescue Exception => e # rubocop:disable Lint/RescueException -- any boot failure is reported
+      emit(t: "boot_failed", error: "#{e.class}: #{e.message}", backtrace: (e.backtrace || []).first(20).join("\n"))
+      exit!(3)
+    end
+    emit(t: "booted", pid: Process.pid, boot_time: boot_time)
+    $stdin.each_line do |line|
+      run_unit(JSON.parse(line), argv, mode, capture)
+    end
+    exit!(0)
+  end
+end
+
+SpecswarmWorker.main(ARGV)
