@@ -113,7 +113,13 @@ std::vector<SpecUnit> SplitFile(const SpecFile& file, double file_seconds,
       done.push_back(std::move(piece));
       continue;
     }
-    for (auto& part : SplitNode(*piece.nodes[0], target)) open.push(std::move(part));
+    std::vector<Piece> parts = SplitNode(*piece.nodes[0], target);
+    if (parts.size() == 1 && !parts[0].Splittable()) {
+      // A group around a single example: splitting it changes nothing.
+      done.push_back(std::move(piece));
+      continue;
+    }
+    for (auto& part : parts) open.push(std::move(part));
   }
   if (done.size() <= 1) return {SpecUnit{0, file.path, {}, file_seconds}};
   std::vector<SpecUnit> units;
