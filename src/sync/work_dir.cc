@@ -84,6 +84,8 @@ Result<CheckoutStats> WorkDir::Checkout(const std::string& commit, const Checkou
   // The index is the truth about what is on disk: its stat cache is what lets unchanged files
   // be skipped without hashing them.
   opts.baseline_index = index.get();
+  // libgit2 reports progress once per path it creates, updates or removes (and once with no
+  // path at the start): the count of touched paths, which the reuse test pins down.
   opts.progress_cb = [](const char* path, size_t, size_t, void* payload) {
     if (path) ++static_cast<CheckoutStats*>(payload)->paths_written;
   };
@@ -91,8 +93,6 @@ Result<CheckoutStats> WorkDir::Checkout(const std::string& commit, const Checkou
   if (git_checkout_tree(repo->get(), reinterpret_cast<git_object*>(raw_tree), &opts) != 0) {
     return GitError("checkout of " + commit + " into " + path_ + " failed");
   }
-  // The progress callback also fires once per checkout with a null path... and libgit2 reports
-  // the final step again with the last path; the count is an upper bound of paths touched.
   std::ofstream(StatePath(), std::ios::trunc) << commit << "\n";
   return stats;
 }

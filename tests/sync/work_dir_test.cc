@@ -88,6 +88,8 @@ TEST_CASE("a reused checkout rewrites only what changed and keeps ignored build 
   Result<CheckoutStats> stats = work.Checkout(snap->commit);
   REQUIRE(stats.ok());
   CHECK(work.current() == snap->commit);
+  // post.rb updated, post_spec.rb created, user_spec.rb and stray.txt removed: nothing else.
+  CHECK(stats->paths_written == 4);
 
   CHECK(ReadFile(dir + "/app/models/post.rb") == "class Post; has_many :comments; end\n");
   CHECK(ReadFile(dir + "/spec/post_spec.rb") == "describe Post\n");
