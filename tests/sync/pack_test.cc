@@ -4,6 +4,7 @@
 
 #include <git2.h>
 
+#include "sync/git.h"
 #include "sync/object_store.h"
 #include "sync/pack.h"
 #include "sync/snapshot.h"
@@ -38,6 +39,7 @@ ObjectStore OpenStore(const TempDir& root, const std::string& key = "project") {
 // Writes a raw tree object holding one file under `name` (which libgit2's tree builder would
 // refuse) and a commit of it, as a hostile peer could.
 std::string ForgeCommitWithEntry(const GitRepo& repo, const std::string& name) {
+  EnsureGitInit();
   git_repository* raw = nullptr;
   REQUIRE(git_repository_open(&raw, repo.path().c_str()) == 0);
   git_odb* odb = nullptr;
