@@ -1,0 +1,46 @@
+// Files that break their process: every file still ends with exactly one result, and the rest
+// of the suite reports what a serial rspec of the healthy files reports.
+#include <catch2/catch.hpp>
+
+#include "e2e_support.h"
+
+using namespace specswarm;
+using namespace specswarm::e2e;
+
+TEST_CASE("files that fail to load are errors outside of examples; the others still run") {
+  Project project("load_error");
+  const Counts healthy = project.SerialRspec("spec/good_spec.rb");
+  Counts swarm;
+  auto run = project.Specswarm("--slots 2", &swarm);
+  CHECK(swarm == Counts{healthy.examples, healthy.failures, healthy.pending, 2, 1});
+  CHECK_THAT(run.out, Catch::Contains("An error occurred while loading ./spec/syntax_error_spec.rb"));
+  CHECK_THAT(run.out, Catch::Contains("configuration missing while loading this file"));
+  CHECK_THAT(run.out, Catch::Contains("2 examples, 1 failure, 2 errors occurred outside of examples"));
+}
+
+TEST_CASE("a child that segfaults or calls exit! becomes an error for its file; the slot carries on") {
+  Project project("crash");
+  const Counts healthy = project.SerialRspec("spec/good_spec.rb");
+  Counts swarm;
+  nlohmann::json report;
+  auto run = project.Specswarm("--slots 1", &swarm, &report);
+  INFO(run.out << run.err);
+  // The segfaulting file's first example passed before the crash and is reported.
+  CHECK(swarm == Counts{healthy.examples + 1, 0, 0, 2, 1});
+  CHECK_THAT(run.out, Catch::Contains("An error occurred while running spec/segfault_spec.rb on slot 1"));
+  CHECK_THAT(run.out, Catch::Contains("Segmentation fault"));
+  CHECK_THAT(run.out, Catch::Contains("An error occurred while running spec/exit_bang_spec.rb on slot 1"));
+  CHECK_THAT(run.out, Catch::Contains("exited with status 0 before RSpec finished"));
+  CHECK_THAT(run.out, Catch::Contains("leaving now"));
+}
+
+TEST_CASE("a file that hangs is killed at the timeout and reported; the rest of the suite runs") {
+  Project project("hang");
+  Counts swarm;
+  auto run = project.Specswarm("--slots 1 --timeout 2", &swarm);
+  INFO(run.out << run.err);
+  CHECK(swarm == Counts{1, 0, 0, 1, 1});
+  CHECK_THAT(run.out, Catch::Contains("An error occurred while running spec/hang_spec.rb on slot 1"));
+  CHECK_THAT(run.out, Catch::Contains("per-file timeout of 2 s"));
+  CHECK_THAT(run.out, Catch::Contains("waiting forever"));
+}
