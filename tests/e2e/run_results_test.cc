@@ -56,7 +56,7 @@ TEST_CASE("the documentation format prints the outline of each file") {
   CHECK_THAT(run.out, Catch::Contains("is skipped (PENDING: not on this platform)"));
 }
 
-TEST_CASE("--junit writes one testcase per example") {
+TEST_CASE("a JUnit report (--junit) has one testcase per example") {
   Project project("basic");
   project.Specswarm("--slots 2 --junit reports/rspec.xml");
   const std::string xml = testing::ReadFile(project.dir() + "/reports/rspec.xml");
