@@ -181,11 +181,11 @@ int RunSpecs(const RunOptions& options) {
     return 1;
   }
   console.PrintSummary(report);
-  for (const auto& [path, content] : {std::pair{options.junit, std::string()}, std::pair{options.json, std::string()}}) {
-    (void)content;
-    if (path.empty()) continue;
-    Status written = WriteReportFile(path, path == options.junit ? JunitXml(report, Hostname()) : RspecJson(report));
-    if (!written.ok()) return Fail(written.message());
+  if (!options.junit.empty()) {
+    if (Status s = WriteReportFile(options.junit, JunitXml(report, Hostname())); !s.ok()) return Fail(s.message());
+  }
+  if (!options.json.empty()) {
+    if (Status s = WriteReportFile(options.json, RspecJson(report)); !s.ok()) return Fail(s.message());
   }
   RecordHistory(std::move(*history), report, *files, HasFilterArgs(options.rspec_args));
   if (report.interrupted) return 130;

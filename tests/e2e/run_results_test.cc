@@ -99,3 +99,14 @@ TEST_CASE("a run records a timing history that the next run splits long files by
   const std::string log = testing::ReadFile(project.dir() + "/tmp/before_all.log");
   CHECK(std::count(log.begin(), log.end(), '\n') == 1);
 }
+
+TEST_CASE("rspec's --fail-fast after -- stops handing out files after the first failure") {
+  Project project("basic");
+  Counts swarm;
+  auto run = project.Specswarm("--slots 1 -- --fail-fast", &swarm);
+  INFO(run.out);
+  CHECK(swarm.exit_code == 1);
+  CHECK(swarm.failures == 1);
+  CHECK(swarm.examples < 13);
+  CHECK_THAT(run.out, Catch::Contains("were not run (--fail-fast)"));
+}
