@@ -110,3 +110,14 @@ TEST_CASE("rspec's --fail-fast after -- stops handing out files after the first 
   CHECK(swarm.examples < 13);
   CHECK_THAT(run.out, Catch::Contains("were not run (--fail-fast)"));
 }
+
+TEST_CASE("a project with a Gemfile boots its workers through Bundler") {
+  Project project("bundler");
+  // Plain `rspec` cannot load the path gem; `bundle exec rspec` can, and so must specswarm.
+  const Counts bundled = Counts{1, 0, 0, 0, 0};
+  Counts swarm;
+  auto run = project.Specswarm("", &swarm);
+  INFO(run.out << run.err);
+  CHECK(swarm == bundled);
+  CHECK(project.SerialRspec("").errors_outside == 1);
+}
