@@ -160,9 +160,12 @@ int main(int argc, char** argv) {
     Result<ObjectStore> store = ObjectStore::Open(root, "bench");
     if (!store.ok()) Die("store", store.status());
     Print("warmup", SyncOnce(repo, repo, *store));  // the peer's first sync
-    // The one-line change: a mid-sized model file gets one more line each run.
+    // The one-line change: a model file gets one more line each run.
+    // SYNC_BENCH_FILE (relative to REPO) picks another file, for repositories of other shapes.
     std::string target;
-    for (const auto& e : fs::recursive_directory_iterator(repo + "/app/models")) {
+    if (const char* f = std::getenv("SYNC_BENCH_FILE")) target = repo + "/" + f;
+    for (const auto& e : fs::recursive_directory_iterator(target.empty() ? repo + "/app/models" : repo)) {
+      if (!target.empty()) break;
       if (e.is_regular_file()) { target = e.path().string(); break; }
     }
     const std::string original = [&] { std::ifstream in(target); return std::string(std::istreambuf_iterator<char>(in), {}); }();

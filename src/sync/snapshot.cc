@@ -116,7 +116,7 @@ Result<Snapshot> TakeSnapshot(const std::string& dir, const SnapshotOptions& opt
   git_oid tree;
   if (git_index_write_tree(&tree, index) != 0) return GitError("cannot write the snapshot tree");
   snap.tree = ToHex(tree);
-  if (Status s = CheckNoLfs(repo.get(), tree); !s.ok()) return s;
+  if (Status s = CheckNoLfs(repo.get(), index); !s.ok()) return s;
 
   CommitPtr head_commit;
   git_time_t when = 0;

@@ -120,11 +120,6 @@ bool GlobMatchAt(std::string_view p, std::string_view s) {
   return s.empty();
 }
 
-struct Attributes {
-  std::string path;     // of the .gitattributes file
-  std::string content;
-};
-
 }  // namespace
 
 bool GlobMatch(std::string_view pattern, std::string_view path) {
@@ -166,39 +161,19 @@ Status CheckCommitComplete(git_repository* repo, const git_oid& commit_id) {
   return walk.Run(*git_commit_tree_id(commit.get()), "");
 }
 
-Status CheckNoLfs(git_repository* repo, const git_oid& tree_id) {
-  git_tree* raw = nullptr;
-  if (git_tree_lookup(&raw, repo, &tree_id) != 0) return GitError("cannot read snapshot tree");
-  TreePtr tree(raw);
-
-  struct Walk {
-    git_repository* repo;
-    std::vector<Attributes> attrs;
-    std::vector<std::string> files;
-    bool want_files = false;
-  } walk{repo, {}, {}, false};
-
-  auto collect = [](const char* root, const git_tree_entry* e, void* payload) -> int {
-    auto* w = static_cast<Walk*>(payload);
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
-    std::string path = std::string(root) + git_tree_entry_name(e);
-    if (w->want_files) {
-      w->files.push_back(std::move(path));
-      return 0;
-    }
-    if (std::string_view(git_tree_entry_name(e)) != ".gitattributes") return 0;
+Status CheckNoLfs(git_repository* repo, git_index* index) {
+  const size_t n = git_index_entrycount(index);
+  for (size_t i = 0; i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    const std::string_view path = e->path;
+    if (path != ".gitattributes" && !path.ends_with("/.gitattributes")) continue;
     git_blob* blob = nullptr;
-    if (git_blob_lookup(&blob, w->repo, git_tree_entry_id(e)) != 0) return -1;
+    if (git_blob_lookup(&blob, repo, &e->id) != 0) return GitError("cannot read " + std::string(path));
     BlobPtr owner(blob);
-    w->attrs.push_back({path, std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
-                                          static_cast<size_t>(git_blob_rawsize(blob)))});
-    return 0;
-  };
-  if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, collect, &walk) != 0) {
-    return GitError("cannot walk snapshot tree");
-  }
-  for (const Attributes& a : walk.attrs) {
-    std::istringstream lines(a.content);
+    const std::string content(static_cast<const char*>(git_blob_rawcontent(blob)),
+                              static_cast<size_t>(git_blob_rawsize(blob)));
+    const std::string dir(path.substr(0, path.size() - std::string_view(".gitattributes").size()));
+    std::istringstream lines(content);
     std::string line;
     for (int number = 1; std::getline(lines, line); ++number) {
       std::istringstream tokens(line);
@@ -208,15 +183,11 @@ Status CheckNoLfs(git_repository* repo, const git_oid& tree_id) {
       while (tokens >> attr) lfs = lfs || attr == "filter=lfs";
       if (!lfs) continue;
       // Name one file the pattern catches, so the user sees what would arrive as a pointer.
-      const std::string dir = a.path.substr(0, a.path.size() - std::string(".gitattributes").size());
-      if (!walk.want_files) {
-        walk.want_files = true;
-        git_tree_walk(tree.get(), GIT_TREEWALK_PRE, collect, &walk);
-      }
       std::string example;
-      for (const std::string& f : walk.files) {
+      for (size_t j = 0; j < n && example.empty(); ++j) {
+        const std::string_view f = git_index_get_byindex(index, j)->path;
         if (f.compare(0, dir.size(), dir) != 0) continue;
-        std::string_view rel = std::string_view(f).substr(dir.size());
+        const std::string_view rel = f.substr(dir.size());
         std::string_view pat = pattern;
         bool match;
         if (pat.find('/') == std::string_view::npos) {
@@ -226,13 +197,10 @@ Status CheckNoLfs(git_repository* repo, const git_oid& tree_id) {
           if (pat[0] == '/') pat.remove_prefix(1);
           match = GlobMatch(pat, rel);
         }
-        if (match) {
-          example = f;
-          break;
-        }
+        if (match) example = f;
       }
       return Status::Error(
-          "Git LFS is not supported: " + a.path + " line " + std::to_string(number) + " marks '" +
+          "Git LFS is not supported: " + std::string(path) + " line " + std::to_string(number) + " marks '" +
           pattern + "' as filter=lfs" + (example.empty() ? "" : " (e.g. " + example + ")") +
           "; peers would get pointer files instead of content");
     }

@@ -23,9 +23,11 @@ Status CheckEntryName(std::string_view name, std::string_view dir);
 // i.e. a submodule, is refused naming its path).
 Status CheckCommitComplete(git_repository* repo, const git_oid& commit);
 
-// Refuses a tree that uses Git LFS: any .gitattributes that assigns filter=lfs. The message
+// Refuses a snapshot that uses Git LFS: any .gitattributes that assigns filter=lfs. The message
 // names the .gitattributes file, its line and, when one exists, a file the pattern matches.
-Status CheckNoLfs(git_repository* repo, const git_oid& tree);
+// Reads the (refreshed, in-memory) index rather than walking trees: a snapshot of a large
+// repository must not pay for reading every tree object.
+Status CheckNoLfs(git_repository* repo, git_index* index);
 
 // The message for a submodule or nested repository at `path`.
 Status SubmoduleRefusal(std::string_view path);
