@@ -108,7 +108,7 @@ TEST_CASE("binary files, symlinks and executable bits are kept in the snapshot",
   CHECK(Trim(repo.Git("cat-file -s " + blob_id)) == std::to_string(binary.size()));
 }
 
-TEST_CASE("ignored files stay out of the snapshot; untracked ones can be left out too", "[sync][snapshot]") {
+TEST_CASE("ignored files stay out of the snapshot and untracked ones can be left out too", "[sync][snapshot]") {
   GitRepo repo;
   MakeBase(repo);
   repo.Write("log/test.log", "noise\n");
