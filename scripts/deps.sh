@@ -8,7 +8,7 @@ build=(cmake g++ make pkg-config git libzmq3-dev cppzmq-dev libmsgpack-cxx-dev l
        libavahi-client-dev libavahi-compat-libdnssd-dev libcli11-dev nlohmann-json3-dev
        libyaml-cpp-dev libspdlog-dev ruby ruby-rspec)
 test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps)
-bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine)
+bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine python3)
 
 want=("${build[@]}")
 case "${1:-build}" in

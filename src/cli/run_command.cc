@@ -20,6 +20,7 @@
 #include "node/spec_files.h"
 #include "node/spec_plan.h"
 #include "node/timing_history.h"
+#include "sync/snapshot.h"
 
 namespace specswarm::cli {
 namespace {
@@ -158,6 +159,10 @@ int RunSpecs(const RunOptions& options) {
 
   std::printf("specswarm %s: %zu spec files as %zu units on %d local slots\n", std::string(kVersion).c_str(),
               files->size(), units.size(), used_slots);
+  // Which tree this run tested, uncommitted changes included, so a result can be traced to code.
+  if (auto snapshot = sync::TakeSnapshot(project); snapshot.ok()) {
+    std::printf("Snapshot %s%s\n", snapshot->commit.c_str(), snapshot->clean ? " (HEAD)" : " (HEAD + working tree changes)");
+  }
   std::fflush(stdout);
 
   ConsoleReport console(stdout,

@@ -121,3 +121,14 @@ TEST_CASE("a project with a Gemfile boots its workers through Bundler") {
   CHECK(swarm == bundled);
   CHECK(project.SerialRspec("").errors_outside == 1);
 }
+
+TEST_CASE("the header names the snapshot of the tree under test, as specswarm snapshot does") {
+  Project project("basic");
+  auto git = testing::RunCommand("git init -q && git add -A && git -c user.name=t -c user.email=t@example.com commit -qm init && echo '# edited' >> spec/hash_spec.rb", project.dir());
+  REQUIRE(git.exit_code == 0);
+  auto snapshot = testing::RunCommand(std::string(SPECSWARM_BINARY) + " snapshot", project.dir());
+  REQUIRE(snapshot.exit_code == 0);
+  REQUIRE(snapshot.out.size() == 41);
+  auto run = project.Specswarm("--slots 1");
+  CHECK_THAT(run.out, Catch::Contains("Snapshot " + snapshot.out.substr(0, 40) + " (HEAD + working tree changes)"));
+}

@@ -47,7 +47,8 @@ CommandResult RunCommand(const std::string& command, const std::string& cwd,
   TempDir io;
   std::string prefix;
   for (const auto& [key, value] : env) prefix += key + "=" + ShellQuote(value) + " ";
-  const std::string shell = "cd " + ShellQuote(cwd) + " && " + prefix + command + " </dev/null >" +
+  // The redirections apply to the whole command line, not only its last command.
+  const std::string shell = "cd " + ShellQuote(cwd) + " && " + prefix + "exec /bin/sh -c " + ShellQuote(command) + " </dev/null >" +
                             ShellQuote((io.path() / "out").string()) + " 2>" +
                             ShellQuote((io.path() / "err").string());
   int status = std::system(shell.c_str());
