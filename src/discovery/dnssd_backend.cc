@@ -27,6 +27,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kRetryInterval = std::chrono::milliseconds(1000);
 
+// Errors that mean the daemon itself is gone (Avahi's compat library reports every lost
+// connection as Unknown); any lookup seeing one triggers a full rebuild.
+bool DaemonGone(DNSServiceErrorType err) {
+  constexpr DNSServiceErrorType kServiceNotRunning = -65563;  // Bonjour; absent from Avahi's header
+  return err == kDNSServiceErr_Unknown || err == kServiceNotRunning;
+}
+
 std::string ErrorText(DNSServiceErrorType err) {
   if (err == kDNSServiceErr_Unknown)  // what Avahi's compat library returns without a daemon
     return "the DNS-SD service is not running (no avahi-daemon / mDNSResponder)";
@@ -103,7 +110,9 @@ class DnsSdBackend final : public Backend {
     std::vector<pollfd> pfds;
     for (DNSServiceRef ref : refs) pfds.push_back({DNSServiceRefSockFD(ref), POLLIN, 0});
     if (!pfds.empty() && ::poll(pfds.data(), pfds.size(), 0) > 0) {
-      for (size_t i = 0; i < refs.size(); ++i) {
+      // Once the daemon is known to be gone, touch no more refs: the compat library's failure
+      // path is fragile (each ref has its own client), and Teardown() releases them all.
+      for (size_t i = 0; i < refs.size() && !rebuild_; ++i) {
         // An earlier callback in this loop may have released this ref.
         if (!pfds[i].revents || !live_.count(refs[i])) continue;
         // A released ref's address may already belong to a new one: ask the kernel again,
@@ -230,6 +239,7 @@ class DnsSdBackend final : public Backend {
     auto* me = static_cast<DnsSdBackend*>(self);
     if (err != kDNSServiceErr_NoError) {
       spdlog::debug("discovery: dns_sd registration failed: {}", ErrorText(err));
+      if (DaemonGone(err)) me->Fail("lost the DNS-SD service (" + ErrorText(err) + ")");
       return;
     }
     if (name && me->instance_ != name) {
@@ -285,6 +295,7 @@ class DnsSdBackend final : public Backend {
     DnsSdBackend* me = inst->owner;
     if (err != kDNSServiceErr_NoError) {
       spdlog::debug("discovery: resolving '{}' failed: {}", inst->name, ErrorText(err));
+      if (DaemonGone(err)) me->Fail("lost the DNS-SD service (" + ErrorText(err) + ")");
       return;
     }
     auto items = DecodeTxtWire(std::string_view(reinterpret_cast<const char*>(txt), txt_len));
@@ -315,6 +326,7 @@ class DnsSdBackend final : public Backend {
                           const char*, uint16_t type, uint16_t, uint16_t len, const void* data,
                           uint32_t, void* context) {
     auto* inst = static_cast<Instance*>(context);
+    if (DaemonGone(err)) return inst->owner->Fail("lost the DNS-SD service (" + ErrorText(err) + ")");
     if (err != kDNSServiceErr_NoError || type != kDNSServiceType_TXT) return;
     auto items = DecodeTxtWire(std::string_view(static_cast<const char*>(data), len));
     if (!items.ok()) return;
@@ -341,6 +353,7 @@ class DnsSdBackend final : public Backend {
                             const char*, uint16_t type, uint16_t, uint16_t len, const void* data,
                             uint32_t, void* context) {
     auto* inst = static_cast<Instance*>(context);
+    if (DaemonGone(err)) return inst->owner->Fail("lost the DNS-SD service (" + ErrorText(err) + ")");
     if (err != kDNSServiceErr_NoError || !(flags & kDNSServiceFlagsAdd)) return;
     char text[INET6_ADDRSTRLEN] = "";
     if (type == kDNSServiceType_A && len == 4)

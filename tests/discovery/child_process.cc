@@ -31,7 +31,7 @@ std::optional<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& 
                                        : open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(options.pipes ? in[0] : null, 0);
     dup2(options.pipes ? out[1] : log, 1);
-    dup2(log, 2);
+    dup2(options.pipes && options.merge_stderr ? out[1] : log, 2);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -124,8 +124,8 @@ int ChildProcess::Stop(std::chrono::milliseconds grace, int sig) {
   return -1;
 }
 
-int RunCommand(const std::vector<std::string>& argv, std::string* output) {
-  auto child = ChildProcess::Spawn(argv, {.pipes = true, .log_path = ""});
+int RunCommand(const std::vector<std::string>& argv, std::string* output, bool merge_stderr) {
+  auto child = ChildProcess::Spawn(argv, {.pipes = true, .log_path = "", .merge_stderr = merge_stderr});
   if (!child) return -1;
   child->CloseStdin();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

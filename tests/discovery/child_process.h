@@ -17,6 +17,7 @@ class ChildProcess {
   struct Options {
     bool pipes = false;     // stdin/stdout as pipes; otherwise both go to /dev/null and log
     std::string log_path;   // stderr (and stdout without pipes) appended here; empty: /dev/null
+    bool merge_stderr = false;  // stderr into the stdout pipe instead
   };
   // Starts argv[0] (looked up in PATH). Never returns a child that failed to fork.
   static std::optional<ChildProcess> Spawn(const std::vector<std::string>& argv, Options options);
@@ -44,6 +45,8 @@ class ChildProcess {
 };
 
 // Runs argv to completion and returns its exit code with stdout in *output (if given).
-int RunCommand(const std::vector<std::string>& argv, std::string* output = nullptr);
+// With `merge_stderr`, *output holds stderr too.
+int RunCommand(const std::vector<std::string>& argv, std::string* output = nullptr,
+               bool merge_stderr = false);
 
 }  // namespace specswarm::testing

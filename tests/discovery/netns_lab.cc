@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -121,6 +122,8 @@ NetnsLab::~NetnsLab() {
   }
   for (auto it = namespaces_.rbegin(); it != namespaces_.rend(); ++it)
     RunCommand({"ip", "netns", "del", *it});
+  // SPECSWARM_KEEP_LAB=1 keeps the logs of the daemons and nodes for a post-mortem.
+  if (const char* keep = std::getenv("SPECSWARM_KEEP_LAB"); keep && *keep == '1') return;
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }

@@ -35,6 +35,7 @@ class NetnsLab {
   // The host's system D-Bus, then its avahi-daemon; returns once the daemon reports running.
   Status StartDaemons(int host);
   Status StartAllDaemons();  // starts every daemon first, then waits, to overlap their start-up
+  Status StartDbus(int host);  // only the bus (StartDaemons starts both)
   Status StartAvahi(int host);
   Status WaitForAvahi(int host);
   void StopAvahi(int host);
@@ -54,7 +55,6 @@ class NetnsLab {
     std::optional<ChildProcess> dbus, avahi;
   };
   NetnsLab() = default;
-  Status StartDbus(int host);
   Status Ip(const std::vector<std::string>& args);
   void RecordPid(pid_t pid);
   static void SweepStaleLabs();
