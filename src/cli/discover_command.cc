@@ -34,6 +34,7 @@ struct DiscoverOptions {
   std::vector<std::string> peers;
   std::string backend = "avahi";
   bool use_cache = true;
+  bool verbose = false;
 };
 
 // One line of the listing: an mDNS peer, or a seed/cached peer with its probe result.
@@ -73,6 +74,8 @@ void PrintTable(const std::vector<Row>& rows) {
 }
 
 int RunDiscover(const DiscoverOptions& o) {
+  // -v shows the debug lines, e.g. why a record on the LAN was ignored.
+  spdlog::set_level(o.verbose ? spdlog::level::debug : spdlog::level::warn);
   // Seeds first: a bad one is a bad flag (exit 2) before we spend the timeout.
   std::vector<d::Seed> seeds;
   for (const std::string& text : o.peers) {
@@ -185,6 +188,7 @@ void AddDiscoverCommand(CLI::App& app, CommandAction* chosen) {
   cmd->add_option("--peer", options->peers, "Also try HOST:PORT (repeatable)");
   cmd->add_option("--backend", options->backend, "mDNS backend: avahi or dnssd (default avahi)");
   cmd->add_flag("!--no-cache", options->use_cache, "Neither try nor update the last-seen peers");
+  cmd->add_flag("-v,--verbose", options->verbose, "Say why records on the LAN were ignored");
   cmd->callback([chosen, options] { *chosen = [options] { return RunDiscover(*options); }; });
 }
 

@@ -20,7 +20,8 @@ namespace specswarm::discovery {
 
 class Advertiser {
  public:
-  explicit Advertiser(Backend* backend) : backend_(backend) {}  // backend not owned
+  // `backend` is not owned and must outlive the Advertiser (its destructor withdraws the service).
+  explicit Advertiser(Backend* backend) : backend_(backend) {}
   ~Advertiser() { Stop(); }
   Advertiser(const Advertiser&) = delete;
   Advertiser& operator=(const Advertiser&) = delete;
