@@ -52,7 +52,37 @@ module SpecswarmWorker
     RSpec.configuration.backtrace_exclusion_patterns << Regexp.new(Regexp.escape(__dir__))
     preload.each { |path| require File.expand_path(path) }
     raise "an error occurred while loading the project's helpers (see the output above)" if RSpec.world.wants_to_quit
+    warm_up
     Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+  end
+
+  # Everything RSpec and Rails would otherwise load lazily in each forked child (RSpec's
+  # expectation and mock frameworks, formatter classes, matchers; the app's code and schema) is
+  # loaded once here: a child then pays for its spec file alone, not ~30 ms of requires.
+  def warm_up
+    RSpec::Core::ExampleGroup.ensure_example_groups_are_configured
+    require "rspec/core/formatters/base_text_formatter"
+    require "rspec/core/profiler"
+    if defined?(RSpec::Matchers::BuiltIn)
+      RSpec::Matchers::BuiltIn.constants.each { |name| RSpec::Matchers::BuiltIn.const_get(name) }
+    end
+    warm_up_rails if defined?(Rails) && Rails.respond_to?(:application) && Rails.application
+    GC.start # children start from a swept heap instead of each collecting the boot's garbage
+  rescue StandardError, NotImplementedError => e
+    warn "specswarm: warm-up skipped (#{e.class}: #{e.message}); each child will load it lazily"
+  end
+
+  def warm_up_rails
+    Rails.application.eager_load!
+    if defined?(ActiveRecord::Base)
+      ActiveRecord::Base.descendants.each do |model|
+        model.columns unless model.abstract_class? || !model.table_exists?
+      end
+      # Each child opens its own connection; never share the parent's socket across forks.
+      ActiveRecord::Base.connection_handler.clear_all_connections!
+    end
+  rescue StandardError, LoadError => e
+    warn "specswarm: Rails eager loading skipped (#{e.class}: #{e.message})"
   end
 
   def run_unit(command, argv, mode, capture)
