@@ -18,7 +18,8 @@ namespace specswarm::exec {
 
 enum class Isolation {
   kFork,   // each unit in a child forked from the booted parent (default: nothing leaks)
-  kReset,  // each unit in the parent, RSpec's world reset after it (cheaper, may leak state)
+  kReset,  // units one after another in one reused child, RSpec's world reset between them
+           // (cheaper: lazy loading is paid once per slot; global state may leak between files)
 };
 
 struct WorkerConfig {
@@ -51,8 +52,8 @@ class RubyWorker {
   bool ReadEvents(std::vector<Result<WorkerEvent>>* events);
   // Hands one unit to the (idle, booted) worker.
   Status Run(int unit_id, const std::string& file, const std::vector<std::string>& ids);
-  // Kills the process running the current unit (the forked child, or the worker itself in
-  // reset mode, whose pid the StartedEvent named).
+  // Kills the process running the current unit (the forked child whose pid the StartedEvent
+  // named); the worker reports the unit finished by that signal.
   void KillUnit(int pid);
   // Asks the worker to finish (end of its input), then kills what is left of it.
   void Stop();

@@ -21,9 +21,10 @@ TEST_CASE("files that fail to load are errors outside of examples; the others st
 TEST_CASE("a child that segfaults or calls exit! becomes an error for its file; the slot carries on") {
   Project project("crash");
   const Counts healthy = project.SerialRspec("spec/good_spec.rb");
+  const std::string isolation = GENERATE(std::string("fork"), std::string("reset"));
   Counts swarm;
   nlohmann::json report;
-  auto run = project.Specswarm("--slots 1", &swarm, &report);
+  auto run = project.Specswarm("--slots 1 --isolation " + isolation, &swarm, &report);
   INFO(run.out << run.err);
   // The segfaulting file's first example passed before the crash and is reported.
   CHECK(swarm == Counts{healthy.examples + 1, 0, 0, 2, 1});
@@ -36,8 +37,9 @@ TEST_CASE("a child that segfaults or calls exit! becomes an error for its file; 
 
 TEST_CASE("a file that hangs is killed at the timeout and reported; the rest of the suite runs") {
   Project project("hang");
+  const std::string isolation = GENERATE(std::string("fork"), std::string("reset"));
   Counts swarm;
-  auto run = project.Specswarm("--slots 1 --timeout 2", &swarm);
+  auto run = project.Specswarm("--slots 1 --timeout 2 --isolation " + isolation, &swarm);
   INFO(run.out << run.err);
   CHECK(swarm == Counts{1, 0, 0, 1, 1});
   CHECK_THAT(run.out, Catch::Contains("An error occurred while running spec/hang_spec.rb on slot 1"));

@@ -117,22 +117,31 @@ TEST_CASE("a child that segfaults is reported with its signal and output, and th
   CHECK(All<FinishedEvent>(next).at(0).exit_code == 0);
 }
 
-TEST_CASE("reset isolation runs files in the booted process itself") {
+TEST_CASE("reset isolation runs file after file in one reused child, re-forked after a crash") {
   testing::TempDir scratch;
   WorkerConfig config = Config("worker_project", scratch);
   config.isolation = Isolation::kReset;
   RubyWorker worker(1, config);
   REQUIRE(worker.Start().ok());
   ReadUntil(worker, [](const WorkerEvent& e) { return Is<BootedEvent>(e); });
-  std::vector<std::string> outputs;
-  for (int unit = 1; unit <= 2; ++unit) {
-    REQUIRE(worker.Run(unit, "spec/leak_spec.rb", {}).ok());
-    auto events = ReadUntil(worker, [](const WorkerEvent& e) { return Is<FinishedEvent>(e); });
-    CHECK(All<StartedEvent>(events).at(0).pid == worker.pid());
-    outputs.push_back(All<FinishedEvent>(events).at(0).output);
-  }
-  CHECK_THAT(outputs[0], Catch::Contains("run 1 in"));
-  CHECK_THAT(outputs[1], Catch::Contains("run 2 in"));  // same process, state kept
+  auto run = [&](int unit, const std::string& file) {
+    REQUIRE(worker.Run(unit, file, {}).ok());
+    return ReadUntil(worker, [](const WorkerEvent& e) { return Is<FinishedEvent>(e); });
+  };
+  auto first = run(1, "spec/leak_spec.rb");
+  auto second = run(2, "spec/leak_spec.rb");
+  const int child = All<StartedEvent>(first).at(0).pid;
+  CHECK(child != worker.pid());                             // the booted parent stays pristine
+  CHECK(All<StartedEvent>(second).at(0).pid == child);      // one child serves both files
+  CHECK_THAT(All<FinishedEvent>(first).at(0).output, Catch::Contains("run 1 in"));
+  CHECK_THAT(All<FinishedEvent>(second).at(0).output, Catch::Contains("run 2 in"));  // state kept
+  CHECK(All<ExampleEvent>(second).size() == 1);             // RSpec's world was reset
+
+  auto crash = run(3, "spec/segv_spec.rb");
+  CHECK(All<FinishedEvent>(crash).at(0).signal);
+  auto after = run(4, "spec/leak_spec.rb");
+  CHECK(All<StartedEvent>(after).at(0).pid != child);       // a fresh fork after the crash
+  CHECK_THAT(All<FinishedEvent>(after).at(0).output, Catch::Contains("run 1 in"));
 }
 
 TEST_CASE("a helper that raises at boot is a boot failure naming the error") {

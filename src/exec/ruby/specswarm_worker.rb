@@ -5,7 +5,8 @@
 #           end of input means "shut down"
 #   fd N    (SPECSWARM_RESULT_FD) one JSON event per line, see RESULT EVENTS below
 #   ARGV    the RSpec arguments every run gets (from `specswarm run -- ARGS`); no file names
-# Environment: SPECSWARM_MODE=fork|reset, SPECSWARM_CAPTURE=path for each file's stdout+stderr,
+# Environment: SPECSWARM_MODE=fork (a fresh child per unit) | reset (one reused child, see
+# ReusedChild), SPECSWARM_CAPTURE=path for each file's stdout+stderr,
 # SPECSWARM_PRELOAD=files to require once at boot (e.g. spec/rails_helper.rb), ":"-separated.
 #
 # RESULT EVENTS: booted, boot_failed, started, group, example, message, summary, finished.
@@ -85,10 +86,10 @@ module SpecswarmWorker
     warn "specswarm: Rails eager loading skipped (#{e.class}: #{e.message})"
   end
 
-  def run_unit(command, argv, mode, capture)
+  def run_unit(command, argv, runner, capture)
     targets = command["ids"].to_a.empty? ? [command["file"]] : command["ids"]
-    if mode == "reset"
-      run_in_process(command, argv + targets, capture)
+    if runner
+      run_in_reused_child(command, argv + targets, runner, capture)
     else
       run_in_child(command, argv + targets, capture)
     end
@@ -108,20 +109,87 @@ module SpecswarmWorker
          output: read_capture(capture))
   end
 
-  def run_in_process(command, args, capture)
-    emit(t: "started", unit: command["unit"], pid: Process.pid)
-    saved = [$stdout.dup, $stderr.dup]
-    redirect_output(capture)
-    code = begin
-      run_rspec(args)
+  def run_in_reused_child(command, args, runner, capture)
+    runner.start unless runner.alive?
+    emit(t: "started", unit: command["unit"], pid: runner.pid)
+    exit_code, signal = runner.run(args)
+    emit(t: "finished", unit: command["unit"], exit: exit_code, signal: signal, output: read_capture(capture))
+  end
+
+  # Reset isolation: one long-lived child, forked from the booted parent, runs unit after unit
+  # and resets RSpec's world between them (the COOKPAD approach: lazy loading and the app's
+  # first-request warm-up are paid once per slot, not once per file). The parent stays pristine,
+  # so a child that crashes or is killed costs only the unit it was running; the next unit gets
+  # a fresh fork.
+  class ReusedChild
+    attr_reader :pid
+
+    def initialize(capture)
+      @capture = capture
+      @pid = nil
+    end
+
+    def alive? = !@pid.nil?
+
+    def start
+      command_r, @commands = IO.pipe
+      @acks, ack_w = IO.pipe
+      @pid = fork do
+        @commands.close
+        @acks.close
+        SpecswarmWorker.redirect_output(@capture)
+        command_r.each_line do |line|
+          File.truncate(@capture, 0)
+          ack_w.puts(run_one(JSON.parse(line)))
+          ack_w.flush
+        end
+        exit!(0)
+      end
+      command_r.close
+      ack_w.close
+    end
+
+    # Runs one unit in the child: [exit code, nil], or [exit code, signal] if the child died.
+    def run(args)
+      @commands.puts(JSON.generate(args))
+      @commands.flush
+      line = @acks.gets
+      return [Integer(line), nil] if line
+
+      _, status = Process.wait2(@pid)
+      stop_pipes
+      [status.exitstatus, status.termsig]
+    rescue Errno::EPIPE
+      _, status = Process.wait2(@pid)
+      stop_pipes
+      [status.exitstatus, status.termsig]
+    end
+
+    def stop
+      return unless @pid
+
+      @commands.close
+      Process.wait(@pid)
+      stop_pipes
+    end
+
+    private
+
+    def run_one(args)
+      SpecswarmWorker.run_rspec(args)
     rescue Exception => e # rubocop:disable Lint/RescueException -- report, then carry on
       warn "#{e.class}: #{e.message}\n#{(e.backtrace || []).join("\n")}"
       99
+    ensure
+      $stdout.flush
+      $stderr.flush
+      RSpec.clear_examples
     end
-    $stdout.reopen(saved[0])
-    $stderr.reopen(saved[1])
-    RSpec.clear_examples
-    emit(t: "finished", unit: command["unit"], exit: code, signal: nil, output: read_capture(capture))
+
+    def stop_pipes
+      [@commands, @acks].each { |io| io.close unless io.closed? }
+      @pid = nil
+    end
   end
 
   def run_rspec(args)
@@ -158,9 +226,11 @@ module SpecswarmWorker
       exit!(3)
     end
     emit(t: "booted", pid: Process.pid, boot_time: boot_time)
+    runner = mode == "reset" ? ReusedChild.new(capture) : nil
     $stdin.each_line do |line|
-      run_unit(JSON.parse(line), argv, mode, capture)
+      run_unit(JSON.parse(line), argv, runner, capture)
     end
+    runner&.stop
     exit!(0)
   end
 end
