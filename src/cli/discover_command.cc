@@ -33,7 +33,7 @@ struct DiscoverOptions {
   bool json = false;
   std::vector<std::string> peers;
   std::string backend = "avahi";
-  bool use_cache = true;
+  bool no_cache = false;
   bool verbose = false;
 };
 
@@ -100,7 +100,7 @@ int RunDiscover(const DiscoverOptions& o) {
   d::PeerDirectory directory;
   d::PeerCache cache(d::PeerCache::DefaultPath());
   // Cached peers first (most recently seen first), then seeds.
-  if (o.use_cache) {
+  if (!o.no_cache) {
     if (auto cached = cache.Load(); cached.ok()) {
       for (const d::CachedPeer& c : *cached)
         directory.AddCandidate(c.addresses.empty() ? c.host : c.addresses.front(), c.port,
@@ -149,7 +149,7 @@ int RunDiscover(const DiscoverOptions& o) {
   }
   bool saw_mdns = false;
   for (const Row& r : rows) saw_mdns |= r.peer.source == d::PeerSource::kMdns;
-  if (o.use_cache && saw_mdns) {
+  if (!o.no_cache && saw_mdns) {
     if (Status s = cache.Save(directory.Peers()); !s.ok()) spdlog::debug("discovery: {}", s.message());
   }
 
@@ -187,7 +187,7 @@ void AddDiscoverCommand(CLI::App& app, CommandAction* chosen) {
   cmd->add_flag("--json", options->json, "Print JSON instead of a table");
   cmd->add_option("--peer", options->peers, "Also try HOST:PORT (repeatable)");
   cmd->add_option("--backend", options->backend, "mDNS backend: avahi or dnssd (default avahi)");
-  cmd->add_flag("!--no-cache", options->use_cache, "Neither try nor update the last-seen peers");
+  cmd->add_flag("--no-cache", options->no_cache, "Neither try nor update the last-seen peers");
   cmd->add_flag("-v,--verbose", options->verbose, "Say why records on the LAN were ignored");
   cmd->callback([chosen, options] { *chosen = [options] { return RunDiscover(*options); }; });
 }

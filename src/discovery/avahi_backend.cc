@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <map>
-#include <set>
 #include <tuple>
 
 #include <avahi-client/client.h>

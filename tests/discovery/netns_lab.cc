@@ -62,7 +62,8 @@ void NetnsLab::SweepStaleLabs() {
   }
 }
 
-Result<std::unique_ptr<NetnsLab>> NetnsLab::Create(const std::string& scenario, int hosts) {
+Result<std::unique_ptr<NetnsLab>> NetnsLab::Create(const std::string& scenario, int hosts,
+                                                    int segments) {
   if (geteuid() != 0) return Status::Error("network namespace tests need root");
   SweepStaleLabs();
   static std::atomic<int> counter{0};
@@ -80,11 +81,15 @@ Result<std::unique_ptr<NetnsLab>> NetnsLab::Create(const std::string& scenario, 
   const std::string& sw = lab->switch_ns_;
   if (Status s = lab->Ip({"netns", "add", sw}); !s.ok()) return s;
   lab->namespaces_.push_back(sw);
-  for (auto& cmd : std::vector<std::vector<std::string>>{
-           {"-n", sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state",
-            "0", "forward_delay", "0"},
-           {"-n", sw, "link", "set", "br0", "up"}})
-    if (Status s = lab->Ip(cmd); !s.ok()) return s;
+  // One bridge per segment: br<k>, carrying 10.77.<k>.0/24.
+  for (int k = 0; k < segments; ++k) {
+    std::string br = "br" + std::to_string(k);
+    for (auto& cmd : std::vector<std::vector<std::string>>{
+             {"-n", sw, "link", "add", br, "type", "bridge", "mcast_snooping", "0", "stp_state",
+              "0", "forward_delay", "0"},
+             {"-n", sw, "link", "set", br, "up"}})
+      if (Status s = lab->Ip(cmd); !s.ok()) return s;
+  }
 
   for (int n = 1; n <= hosts; ++n) {
     Host h;
@@ -95,23 +100,32 @@ Result<std::unique_ptr<NetnsLab>> NetnsLab::Create(const std::string& scenario, 
     chmod(h.run_dir.c_str(), 0755);
     if (Status s = lab->Ip({"netns", "add", h.ns}); !s.ok()) return s;
     lab->namespaces_.push_back(h.ns);
-    std::string port = "v" + std::to_string(n);
-    std::string addr = "10.77.0." + std::to_string(n) + "/24";
-    for (auto& cmd : std::vector<std::vector<std::string>>{
-             {"-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", h.ns},
-             {"-n", sw, "link", "set", port, "master", "br0", "up"},
-             {"-n", h.ns, "link", "set", "lo", "up"},
-             {"-n", h.ns, "addr", "add", addr, "dev", "eth0"},
-             {"-n", h.ns, "link", "set", "eth0", "up"},
-             {"-n", h.ns, "route", "add", "224.0.0.0/4", "dev", "eth0"}})
-      if (Status s = lab->Ip(cmd); !s.ok()) return s;
+    if (Status s = lab->Ip({"-n", h.ns, "link", "set", "lo", "up"}); !s.ok()) return s;
+    std::string interfaces;
+    for (int k = 0; k < segments; ++k) {
+      std::string port = "v" + std::to_string(n) + "s" + std::to_string(k);
+      std::string dev = "eth" + std::to_string(k);
+      std::string addr = "10.77." + std::to_string(k) + "." + std::to_string(n) + "/24";
+      // The multicast route of the first segment is the default one; others get a metric.
+      std::vector<std::string> route{"-n", h.ns, "route", "add", "224.0.0.0/4", "dev", dev};
+      if (k > 0) route.insert(route.end(), {"metric", std::to_string(10 * k)});
+      for (auto& cmd : std::vector<std::vector<std::string>>{
+               {"-n", sw, "link", "add", port, "type", "veth", "peer", "name", dev, "netns", h.ns},
+               {"-n", sw, "link", "set", port, "master", "br" + std::to_string(k), "up"},
+               {"-n", h.ns, "addr", "add", addr, "dev", dev},
+               {"-n", h.ns, "link", "set", dev, "up"},
+               route})
+        if (Status s = lab->Ip(cmd); !s.ok()) return s;
+      interfaces += (k ? "," : "") + dev;
+    }
     std::ofstream(lab->dir_ + "/h" + std::to_string(n) + "/avahi.conf")
         << "[server]\nhost-name=" << h.ns << "\nuse-ipv4=yes\nuse-ipv6=no\n"
-        << "allow-interfaces=eth0\nenable-dbus=yes\n"
+        << "allow-interfaces=" << interfaces << "\nenable-dbus=yes\n"
         << "[wide-area]\nenable-wide-area=no\n"
         << "[publish]\npublish-hinfo=no\npublish-workstation=no\n";
     lab->hosts_.push_back(std::move(h));
   }
+  lab->segments_ = segments;
   return lab;
 }
 
@@ -128,7 +142,13 @@ NetnsLab::~NetnsLab() {
   fs::remove_all(dir_, ec);
 }
 
-std::string NetnsLab::Address(int host) const { return "10.77.0." + std::to_string(host); }
+std::string NetnsLab::Address(int host, int segment) const {
+  return "10.77." + std::to_string(segment) + "." + std::to_string(host);
+}
+
+Status NetnsLab::SetLink(int host, int segment, bool up) {
+  return Ip({"-n", Namespace(host), "link", "set", "eth" + std::to_string(segment), up ? "up" : "down"});
+}
 
 std::vector<std::string> NetnsLab::Wrap(int host, const std::vector<std::string>& argv) const {
   std::vector<std::string> out{"ip", "netns", "exec", hosts_.at(host - 1).ns, "sh", "-c",
@@ -229,10 +249,11 @@ Status NetnsLab::StartAllDaemons() {
 
 Status NetnsLab::BlockMulticast() {
   for (int n = 1; n <= hosts(); ++n)
-    if (Status s = Ip({"-n", switch_ns_, "link", "set", "v" + std::to_string(n), "type",
-                       "bridge_slave", "mcast_flood", "off"});
-        !s.ok())
-      return s;
+    for (int k = 0; k < segments_; ++k)
+      if (Status s = Ip({"-n", switch_ns_, "link", "set", "v" + std::to_string(n) + "s" + std::to_string(k),
+                         "type", "bridge_slave", "mcast_flood", "off"});
+          !s.ok())
+        return s;
   return Status::Ok();
 }
 

@@ -3,9 +3,9 @@
 // removed by the destructor (daemons by the PIDs we started, then the namespaces), even when
 // the test fails. A lab left behind by a killed run (CTest timeout) is swept by the next lab.
 //
-// Layout: a switch namespace holding a bridge (no snooping, no STP), and per host a namespace
-// with `lo`, a veth `eth0` on the bridge at 10.77.0.<n>/24, a 224.0.0.0/4 route and no default
-// route, so nothing leaves the test segment. Each host gets a private /run by a bind mount done
+// Layout: a switch namespace holding one bridge per segment (no snooping, no STP), and per host
+// a namespace with `lo` and, for segment k, a veth `eth<k>` on bridge k at 10.77.<k>.<n>/24, a
+// 224.0.0.0/4 route and no default route, so nothing leaves the test segments. Each host gets a private /run by a bind mount done
 // inside `ip netns exec` (Wrap()), so its own system D-Bus and avahi-daemon live there.
 #pragma once
 
@@ -22,11 +22,14 @@ namespace specswarm::testing {
 class NetnsLab {
  public:
   // Builds `hosts` hosts. `scenario` (letters/digits, short) goes into the names for humans.
-  static Result<std::unique_ptr<NetnsLab>> Create(const std::string& scenario, int hosts);
+  // `segments` > 1 gives every host that many interfaces, one per LAN segment.
+  static Result<std::unique_ptr<NetnsLab>> Create(const std::string& scenario, int hosts,
+                                                  int segments = 1);
   ~NetnsLab();
 
   int hosts() const { return static_cast<int>(hosts_.size()); }
-  std::string Address(int host) const;  // host numbers start at 1
+  std::string Address(int host, int segment = 0) const;  // host numbers start at 1
+  Status SetLink(int host, int segment, bool up);         // eth<segment> of `host` up or down
   const std::string& Namespace(int host) const { return hosts_.at(host - 1).ns; }
 
   // argv wrapped to run inside `host` with its private /run.
@@ -63,6 +66,7 @@ class NetnsLab {
   std::string switch_ns_;
   std::string dir_;     // /tmp/specswarm-lab/<prefix>
   std::vector<Host> hosts_;
+  int segments_ = 1;
   std::vector<std::string> namespaces_;  // created, to delete
 };
 

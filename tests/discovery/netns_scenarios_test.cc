@@ -191,4 +191,33 @@ void MalformedTxtIgnored(const std::string& backend) {
 BOTH_BACKENDS("a malformed TXT record is ignored, the valid one kept", "[discovery][netns]",
               MalformedTxtIgnored)
 
+void OnePeerOverTwoInterfaces(const std::string& backend) {
+  auto lab = NetnsLab::Create("twoif" + backend, 2, /*segments=*/2);
+  if (!lab.ok()) FAIL(lab.status().message());
+  if (Status s = (*lab)->StartAllDaemons(); !s.ok()) FAIL(s.message());
+  LabNode node = StartNode(**lab, 1, {.backend = backend, .id = "dual", .port = 7001, .browse = false});
+  LabNode observer = StartNode(**lab, 2, {.backend = backend});
+  std::vector<std::string> both{(*lab)->Address(1, 0), (*lab)->Address(1, 1)};
+  auto seen = observer.WaitFor([&](const json& e) {
+    return e["id"] == "dual" && e["event"] != "removed" && e["addresses"] == both;
+  }, 4s);
+  INFO("with " << backend);
+  REQUIRE(seen);
+
+  // One link goes down: the peer stays, with the address it still has.
+  REQUIRE((*lab)->SetLink(2, 1, false).ok());
+  auto narrowed = observer.WaitFor([&](const json& e) {
+    return e["id"] == "dual" && e["event"] == "updated" &&
+           e["addresses"] == std::vector<std::string>{(*lab)->Address(1, 0)};
+  }, 5s);
+  CHECK(narrowed);
+  int added = 0;
+  for (const json& e : observer.events()) {
+    CHECK(e["event"] != "removed");
+    added += e["event"] == "added";
+  }
+  CHECK(added == 1);
+}
+BOTH_BACKENDS("a node on two interfaces is one peer", "[discovery][netns]", OnePeerOverTwoInterfaces)
+
 }  // namespace
