@@ -95,7 +95,8 @@ std::vector<PollFd> AvahiPollAdapter::PollFds() const {
 }
 
 int AvahiPollAdapter::TimeoutMs() const {
-  // Avahi's absolute times come from gettimeofday(); avahi_age() measures against the same clock.
+  // Avahi's absolute times come from its own clock (gettimeofday() in 0.8, CLOCK_MONOTONIC in
+  // later releases); avahi_age() measures against the same one, whichever it is.
   long long best = -1;
   for (const auto& t : timeouts_) {
     if (t->dead || !t->enabled) continue;
