@@ -34,7 +34,7 @@ struct RunOptions {
   std::string junit;
   std::string json;
   double timeout = 900;
-  std::string isolation = "fork";
+  std::string isolation = "reset";
   bool first_is_1 = false;
   std::vector<std::string> preload;
   bool no_preload = false;
@@ -211,7 +211,7 @@ void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string
   run->add_option("--json", options->json, "Write RSpec's JSON report to this file");
   run->add_option("--timeout", options->timeout, "Seconds one spec file may run before it is killed (0: no limit)")
       ->check(CLI::Range(0.0, 1e7));
-  run->add_option("--isolation", options->isolation, "fork: a fresh child per file (default); reset: reuse the process, reset RSpec's world")
+  run->add_option("--isolation", options->isolation, "reset (default): one forked child per slot runs file after file, RSpec's world reset between them; fork: a fresh child per file")
       ->check(CLI::IsMember({"fork", "reset"}));
   run->add_flag("--first-is-1", options->first_is_1, "TEST_ENV_NUMBER is 1 for the first slot, as parallel_tests --first-is-1");
   run->add_option("--preload", options->preload, "Files to require once per slot before forking (default: spec/rails_helper.rb if present)");

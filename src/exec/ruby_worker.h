@@ -16,10 +16,15 @@
 
 namespace specswarm::exec {
 
+// Both keep the booted parent pristine, so a crash or a timeout costs one unit and a fork.
 enum class Isolation {
-  kFork,   // each unit in a child forked from the booted parent (default: nothing leaks)
-  kReset,  // units one after another in one reused child, RSpec's world reset between them
-           // (cheaper: lazy loading is paid once per slot; global state may leak between files)
+  // Units one after another in one reused child, RSpec's world reset between them: lazy loading
+  // and an app's first-request warm-up are paid once per slot, and files share a process as
+  // they do under plain `rspec` and parallel_tests. The default (see bench/RESULTS.md).
+  kReset,
+  // Each unit in a fresh child: nothing leaks between files, at ~10 ms per file for plain
+  // RSpec and ~50 ms for a Rails app (every child redoes lazy initialisation).
+  kFork,
 };
 
 struct WorkerConfig {
@@ -28,7 +33,7 @@ struct WorkerConfig {
   std::string ruby = "ruby";
   std::vector<std::string> rspec_args;   // reach RSpec as they would reach `rspec`
   std::vector<std::string> preload;      // files required once at boot (rails_helper)
-  Isolation isolation = Isolation::kFork;
+  Isolation isolation = Isolation::kReset;
   std::string scratch_dir;               // private directory for logs and captured output
   bool first_is_1 = false;               // TEST_ENV_NUMBER "1" for slot 1 instead of ""
 };

@@ -23,9 +23,9 @@ TEST_CASE("the basic suite gives serial rspec's examples, failures, pending and 
       CHECK_THAT(run.out, Catch::Contains("-:b => 3,"));  // the diff, as rspec prints it
     }
   }
-  SECTION("with reset isolation instead of fork") {
+  SECTION("with fork isolation instead of reset") {
     Counts swarm;
-    project.Specswarm("--slots 2 --isolation reset", &swarm);
+    project.Specswarm("--slots 2 --isolation fork", &swarm);
     CHECK(swarm == serial);
   }
 }

@@ -68,7 +68,9 @@ TEST_CASE("a worker boots once and runs each file in a child, with the slot's en
   testing::TempDir scratch;
   setenv("EXPECTED_TEST_ENV_NUMBER", "3", 1);
   setenv("EXPECTED_SLOT", "3", 1);
-  RubyWorker worker(3, Config("worker_project", scratch));
+  WorkerConfig config = Config("worker_project", scratch);
+  config.isolation = Isolation::kFork;
+  RubyWorker worker(3, config);
   REQUIRE(worker.Start().ok());
   auto boot = ReadUntil(worker, [](const WorkerEvent& e) { return Is<BootedEvent>(e) || Is<BootFailedEvent>(e); });
   REQUIRE(!boot.empty());
@@ -98,7 +100,9 @@ TEST_CASE("a worker boots once and runs each file in a child, with the slot's en
 
 TEST_CASE("a child that segfaults is reported with its signal and output, and the worker carries on") {
   testing::TempDir scratch;
-  RubyWorker worker(1, Config("worker_project", scratch));
+  WorkerConfig config = Config("worker_project", scratch);
+  config.isolation = Isolation::kFork;
+  RubyWorker worker(1, config);
   REQUIRE(worker.Start().ok());
   ReadUntil(worker, [](const WorkerEvent& e) { return Is<BootedEvent>(e); });
   REQUIRE(worker.Run(1, "spec/segv_spec.rb", {}).ok());
