@@ -3,23 +3,25 @@
 // event as one JSON line on stdout, stamped with CLOCK_MONOTONIC milliseconds (the same clock
 // in every namespace, so the test can compare times across hosts). Commands on stdin, one per
 // line: `idle N`, `stop` (withdraw), `quit`. EOF on stdin also quits, so a test that dies takes
-// its nodes with it.
+// its nodes with it. With --listen it binds a ZeroMQ ROUTER on --port and polls it in the
+// same zmq_poll as the discovery descriptors and stdin, as node/'s loop will.
 //
 //   discovery_test_node --backend avahi --advertise --id n1 --port 7001 --slots 4 --idle 4 --browse
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <zmq.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "discovery/advertiser.h"
 #include "discovery/backend.h"
@@ -55,21 +57,6 @@ json PeerJson(const Peer& p) {
   return j;
 }
 
-// A plain TCP listener standing in for the node's ZeroMQ port, so seeds can be probed.
-int Listen(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || listen(fd, 16) < 0) {
-    std::perror("listen");
-    return -1;
-  }
-  return fd;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,7 +68,7 @@ int main(int argc, char** argv) {
   app.add_option("--backend", backend_name);
   app.add_flag("--advertise", advertise);
   app.add_flag("--browse", browse);
-  app.add_flag("--listen", listen_tcp, "accept TCP on --port (for seed probes)");
+  app.add_flag("--listen", listen_tcp, "bind a ZeroMQ ROUTER on --port (what seeds are probed on)");
   app.add_flag("-v,--verbose", verbose);
   app.add_option("--id", advert.id);
   app.add_option("--name", instance);
@@ -119,7 +106,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
   }
-  int listen_fd = listen_tcp ? Listen(static_cast<uint16_t>(port)) : -1;
+  // The node's ZeroMQ port, polled in the same zmq_poll as the discovery descriptors: the loop
+  // node/ will run.
+  zmq::context_t context;
+  zmq::socket_t router(context, zmq::socket_type::router);
+  if (listen_tcp) router.bind("tcp://*:" + std::to_string(port));
   Advertiser advertiser(backend.get());
   if (advertise) {
     if (Status s = advertiser.Start(advert, static_cast<uint16_t>(port), instance); !s.ok()) {
@@ -132,13 +123,13 @@ int main(int argc, char** argv) {
   std::string pending;
   for (;;) {
     std::vector<zmq_pollitem_t> items{{nullptr, STDIN_FILENO, ZMQ_POLLIN, 0}};
-    if (listen_fd >= 0) items.push_back({nullptr, listen_fd, ZMQ_POLLIN, 0});
+    if (listen_tcp) items.push_back({router.handle(), 0, ZMQ_POLLIN, 0});
     AppendPollItems(*backend, &items);
     int timeout = backend->TimeoutMs();
     zmq_poll(items.data(), static_cast<int>(items.size()), timeout < 0 ? 1000 : timeout);
-    if (listen_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
-      int c = accept(listen_fd, nullptr, nullptr);
-      if (c >= 0) close(c);
+    if (listen_tcp && (items[1].revents & ZMQ_POLLIN)) {
+      std::vector<zmq::message_t> frames;  // the protocol is node/'s; answer nothing
+      (void)zmq::recv_multipart(router, std::back_inserter(frames), zmq::recv_flags::dontwait);
     }
     if (items[0].revents & ZMQ_POLLIN) {
       char buf[512];
