@@ -10,11 +10,15 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <tuple>
 
 #include <dns_sd.h>
+#ifdef __linux__
+#include <avahi-common/malloc.h>
+#endif
 #include <spdlog/spdlog.h>
 
 #include "discovery/backend.h"
@@ -34,6 +38,22 @@ bool DaemonGone(DNSServiceErrorType err) {
   return err == kDNSServiceErr_Unknown || err == kServiceNotRunning;
 }
 
+#ifdef __linux__
+// Avahi's compatibility library (0.8) allocates every DNSServiceRef with avahi_new(), which does
+// not zero, and sets only the callback of the ref's kind. When the daemon goes away it calls the
+// first non-null callback field: for resolve and query refs that is uninitialised memory, and the
+// process crashes whenever the heap happened to leave a non-zero value there (seen in the
+// daemon-restart test). Routing Avahi's allocations through calloc makes the unused fields null.
+// Same libc heap as Avahi's default allocator, so blocks allocated before the switch stay valid.
+void ZeroAvahiAllocations() {
+  static const AvahiAllocator kZeroing{
+      [](size_t n) -> void* { return std::calloc(1, n ? n : 1); }, std::free, std::realloc,
+      std::calloc};
+  static std::once_flag once;
+  std::call_once(once, [] { avahi_set_allocator(&kZeroing); });
+}
+#endif
+
 std::string ErrorText(DNSServiceErrorType err) {
   if (err == kDNSServiceErr_Unknown)  // what Avahi's compat library returns without a daemon
     return "the DNS-SD service is not running (no avahi-daemon / mDNSResponder)";
@@ -45,6 +65,9 @@ class DnsSdBackend final : public Backend {
   DnsSdBackend() {
     // Avahi's compatibility library prints a banner to stderr on first use unless told not to.
     setenv("AVAHI_COMPAT_NOWARN", "1", 0);
+#ifdef __linux__
+    ZeroAvahiAllocations();
+#endif
   }
   ~DnsSdBackend() override {
     listener_ = nullptr;
