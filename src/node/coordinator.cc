@@ -93,6 +93,7 @@ RunReport Coordinator::Run() {
   }
 
   for (auto& slot : slots_) {
+    if (slot.state == SlotState::kBusy) ++report_.not_run;  // interrupted mid-unit
     if (slot.worker) slot.worker->Stop();
   }
   if (report_.units().empty() && !report_.interrupted) {

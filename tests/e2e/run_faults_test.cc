@@ -46,3 +46,28 @@ TEST_CASE("a file that hangs is killed at the timeout and reported; the rest of 
   CHECK_THAT(run.out, Catch::Contains("per-file timeout of 2 s"));
   CHECK_THAT(run.out, Catch::Contains("waiting forever"));
 }
+
+namespace {
+// Processes whose working directory is `dir`: the workers of a run in that project.
+int ProcessesIn(const std::string& dir) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::error_code ec;
+    auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec);
+    if (!ec && cwd == std::filesystem::path(dir)) ++count;
+  }
+  return count;
+}
+}  // namespace
+
+TEST_CASE("^C stops the run, reports what finished and leaves no worker behind") {
+  Project project("hang");
+  auto run = testing::RunCommand("timeout --preserve-status -s INT 3 " + std::string(SPECSWARM_BINARY) +
+                                     " run --slots 2",
+                                 project.dir());
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 130);
+  CHECK_THAT(run.out, Catch::Contains("1 example, 0 failures"));
+  CHECK_THAT(run.out, Catch::Contains("were not run (interrupted)"));
+  CHECK(ProcessesIn(std::filesystem::canonical(project.dir()).string()) == 0);
+}
