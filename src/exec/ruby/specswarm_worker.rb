@@ -44,11 +44,8 @@ module SpecswarmWorker
     SpecswarmWorker.json_ready = true
     require_relative "specswarm_formatter"
     RSpec::Core::Runner.disable_autorun!
-    options = RSpec::Core::ConfigurationOptions.new(argv)
-    # Console formatters from .rspec are specswarm's job; the worker only reports events.
-    options.options.delete(:formatters)
     # `requires=` loads spec_helper / rails_helper here, once, before any fork.
-    options.configure(RSpec.configuration)
+    parse_base_options(argv).configure(RSpec.configuration)
     # Backtraces show the user's code and RSpec's usual frames, never this shim.
     RSpec.configuration.backtrace_exclusion_patterns << Regexp.new(Regexp.escape(__dir__))
     preload.each { |path| require File.expand_path(path) }
@@ -86,19 +83,19 @@ module SpecswarmWorker
     warn "specswarm: Rails eager loading skipped (#{e.class}: #{e.message})"
   end
 
-  def run_unit(command, argv, runner, capture)
+  def run_unit(command, runner, capture)
     targets = command["ids"].to_a.empty? ? [command["file"]] : command["ids"]
     if runner
-      run_in_reused_child(command, argv + targets, runner, capture)
+      run_in_reused_child(command, targets, runner, capture)
     else
-      run_in_child(command, argv + targets, capture)
+      run_in_child(command, targets, capture)
     end
   end
 
-  def run_in_child(command, args, capture)
+  def run_in_child(command, targets, capture)
     pid = fork do
       redirect_output(capture)
-      code = run_rspec(args)
+      code = run_rspec(targets)
       $stdout.flush
       $stderr.flush
       exit!(code)
@@ -109,10 +106,10 @@ module SpecswarmWorker
          output: read_capture(capture))
   end
 
-  def run_in_reused_child(command, args, runner, capture)
+  def run_in_reused_child(command, targets, runner, capture)
     runner.start unless runner.alive?
     emit(t: "started", unit: command["unit"], pid: runner.pid)
-    exit_code, signal = runner.run(args)
+    exit_code, signal = runner.run(targets)
     emit(t: "finished", unit: command["unit"], exit: exit_code, signal: signal, output: read_capture(capture))
   end
 
@@ -150,8 +147,8 @@ module SpecswarmWorker
     end
 
     # Runs one unit in the child: [exit code, nil], or [exit code, signal] if the child died.
-    def run(args)
-      @commands.puts(JSON.generate(args))
+    def run(targets)
+      @commands.puts(JSON.generate(targets))
       @commands.flush
       line = @acks.gets
       return [Integer(line), nil] if line
@@ -175,8 +172,8 @@ module SpecswarmWorker
 
     private
 
-    def run_one(args)
-      SpecswarmWorker.run_rspec(args)
+    def run_one(targets)
+      SpecswarmWorker.run_rspec(targets)
     rescue Exception => e # rubocop:disable Lint/RescueException -- report, then carry on
       warn "#{e.class}: #{e.message}\n#{(e.backtrace || []).join("\n")}"
       99
@@ -192,11 +189,25 @@ module SpecswarmWorker
     end
   end
 
-  def run_rspec(args)
-    options = RSpec::Core::ConfigurationOptions.new(args)
-    options.options.delete(:formatters)
+  def run_rspec(targets)
     RSpec.configuration.add_formatter(Formatter)
-    RSpec::Core::Runner.new(options).run($stderr, $stdout).to_i
+    RSpec::Core::Runner.new(options_for(targets)).run($stderr, $stdout).to_i
+  end
+
+  # RSpec's options for one unit: the run's arguments and option files (.rspec, ~/.rspec,
+  # SPEC_OPTS), parsed once at boot, with this unit's files. Parsing them again costs ~2 ms per
+  # unit, most of a unit's overhead in reset isolation.
+  def options_for(targets)
+    options = @base_options.dup
+    options.instance_variable_set(:@options, @base_options.options.merge(files_or_directories_to_run: targets))
+    options
+  end
+
+  def parse_base_options(argv)
+    @base_options = RSpec::Core::ConfigurationOptions.new(argv)
+    # Console formatters from .rspec are specswarm's job; the worker only reports events.
+    @base_options.options.delete(:formatters)
+    @base_options
   end
 
   def redirect_output(capture)
@@ -228,7 +239,7 @@ module SpecswarmWorker
     emit(t: "booted", pid: Process.pid, boot_time: boot_time)
     runner = mode == "reset" ? ReusedChild.new(capture) : nil
     $stdin.each_line do |line|
-      run_unit(JSON.parse(line), argv, runner, capture)
+      run_unit(JSON.parse(line), runner, capture)
     end
     runner&.stop
     exit!(0)
