@@ -50,13 +50,15 @@ module SpecswarmWorker
     RSpec.configuration.backtrace_exclusion_patterns << Regexp.new(Regexp.escape(__dir__))
     preload.each { |path| require File.expand_path(path) }
     raise "an error occurred while loading the project's helpers (see the output above)" if RSpec.world.wants_to_quit
-    warm_up
+    warm_up if fork_per_unit?
     Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
   end
 
-  # Everything RSpec and Rails would otherwise load lazily in each forked child (RSpec's
-  # expectation and mock frameworks, formatter classes, matchers; the app's code and schema) is
-  # loaded once here: a child then pays for its spec file alone, not ~30 ms of requires.
+  # Fork isolation: everything RSpec and Rails would otherwise load lazily in each forked child
+  # (RSpec's expectation and mock frameworks, formatter classes, matchers; the app's code and
+  # schema) is loaded once here, so a child pays for its spec file alone, not ~30 ms of
+  # requires. Reset isolation skips it: its one child per slot loads these once anyway, and
+  # doing it here would only add CPU while N workers boot on few cores.
   def warm_up
     RSpec::Core::ExampleGroup.ensure_example_groups_are_configured
     require "rspec/core/formatters/base_text_formatter"
@@ -69,6 +71,8 @@ module SpecswarmWorker
   rescue StandardError, NotImplementedError => e
     warn "specswarm: warm-up skipped (#{e.class}: #{e.message}); each child will load it lazily"
   end
+
+  def fork_per_unit? = ENV.fetch("SPECSWARM_MODE", "fork") == "fork"
 
   def warm_up_rails
     Rails.application.eager_load!
