@@ -7,30 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "lab_node.h"
-#include "netns_lab.h"
+#include "lab_steps.h"
 
 using namespace specswarm::testing;
 using namespace std::chrono_literals;
 using specswarm::Status;
 
 namespace {
-
-std::unique_ptr<NetnsLab> MakeLab(const std::string& scenario, int hosts, bool daemons = true) {
-  auto lab = NetnsLab::Create(scenario, hosts);
-  if (!lab.ok()) FAIL(lab.status().message());
-  if (daemons) {
-    Status s = (*lab)->StartAllDaemons();
-    if (!s.ok()) FAIL(s.message());
-  }
-  return std::move(*lab);
-}
-
-LabNode StartNode(NetnsLab& lab, int host, LabNode::Options o) {
-  auto node = LabNode::Start(lab, host, o);
-  if (!node) FAIL("node did not start on host " << host << " (logs in " << lab.dir() << ")");
-  return std::move(*node);
-}
 
 struct Outcome {
   int exit_code;
