@@ -1,8 +1,10 @@
 #!/usr/bin/env ruby
 # frozen_string_literal: true
-# Runs serial rspec, parallel_rspec -n N and specswarm run --slots N side by side on a generated
-# sleep suite (bench/local/gen_suite.rb), interleaved within each repetition, checks every run's
-# example count against the suite's manifest, and prints a Markdown table of medians.
+# Runs serial rspec, parallel_rspec -n N, specswarm run --slots N (the default isolation, reset:
+# one reused child per slot) and specswarm run --slots N --isolation fork (a fresh child per file)
+# side by side on a generated sleep suite (bench/local/gen_suite.rb), interleaved within each
+# repetition, checks every run's example count against the suite's manifest, and prints a
+# Markdown table of medians.
 #
 #   ruby bench/local/bench.rb --suite DIR --slots 2,8,16 --reps 3 [--no-serial] [--json OUT]
 #
@@ -82,7 +84,11 @@ File.write(File.join(dir, RUNTIME_LOG), files.map { |f| File.read(f) }.join)
 FileUtils.rm_f(files)
 logged = File.read(File.join(dir, RUNTIME_LOG)).lines.size
 abort("bench.rb: runtime log has #{logged} lines for #{manifest['files']} files") unless logged == manifest["files"]
-opts[:slots].each { |n| timed([SPECSWARM, "run", "--slots", n.to_s], dir, expected) }
+SPECSWARM_CMDS = {
+  specswarm: ->(n) { [SPECSWARM, "run", "--slots", n.to_s] },
+  fork: ->(n) { [SPECSWARM, "run", "--slots", n.to_s, "--isolation", "fork"] },
+}.freeze
+opts[:slots].each { |n| timed(SPECSWARM_CMDS[:specswarm].call(n), dir, expected) }
 
 runs = Hash.new { |h, k| h[k] = [] }
 opts[:reps].times do |rep|
@@ -92,10 +98,10 @@ opts[:reps].times do |rep|
     warn format("rep %d serial rspec: %.2f s", rep + 1, r[:wall])
   end
   opts[:slots].each do |n|
-    # Alternate which tool goes first so slow drift hits both.
-    order = (rep + n).even? ? %i[parallel specswarm] : %i[specswarm parallel]
+    # Rotate which tool goes first so slow drift hits all of them.
+    order = %i[parallel specswarm fork].rotate(rep + n)
     order.each do |tool|
-      cmd = tool == :parallel ? parallel_cmd(n) : [SPECSWARM, "run", "--slots", n.to_s]
+      cmd = tool == :parallel ? parallel_cmd(n) : SPECSWARM_CMDS.fetch(tool).call(n)
       r = timed(cmd, dir, expected, log: File.join(logs, "#{tool}-#{n}-#{rep}.log"))
       if tool == :parallel && !r[:out].include?("Using recorded test runtime")
         abort("bench.rb: parallel_rspec did not use its runtime log")
@@ -115,18 +121,25 @@ rows = opts[:slots].map do |n|
   lb = boot + [total / speed, longest].max
   par = median(runs[[:parallel, n]].map { |r| r[:wall] })
   sw = median(runs[[:specswarm, n]].map { |r| r[:wall] })
-  { n: n, lb: lb, serial: median(runs[[:serial, 0]].map { |r| r[:wall] }), parallel: par, specswarm: sw,
+  fk = median(runs[[:fork, n]].map { |r| r[:wall] })
+  { n: n, lb: lb, serial: median(runs[[:serial, 0]].map { |r| r[:wall] }), parallel: par, specswarm: sw, fork: fk,
     specswarm_boot: median(runs[[:specswarm, n]].map { |r| r[:boot] }),
+    fork_boot: median(runs[[:fork, n]].map { |r| r[:boot] }),
+    serial_runs: runs[[:serial, 0]].map { |r| r[:wall].round(2) },
     parallel_runs: runs[[:parallel, n]].map { |r| r[:wall].round(2) },
-    specswarm_runs: runs[[:specswarm, n]].map { |r| r[:wall].round(2) } }
+    specswarm_runs: runs[[:specswarm, n]].map { |r| r[:wall].round(2) },
+    fork_runs: runs[[:fork, n]].map { |r| r[:wall].round(2) } }
 end
 
 f = ->(x) { x ? format("%.2f", x) : "—" }
-puts "| N | LB (s) | serial rspec (s) | parallel_rspec (s) | ×LB | specswarm (s) | ×LB | specswarm / parallel | specswarm boot (s) | runs parallel / specswarm |"
-puts "|---|---|---|---|---|---|---|---|---|---|"
+puts "| N | LB (s) | serial rspec (s) | parallel_rspec (s) | ×LB | specswarm (reset, default) (s) | ×LB | / parallel | boot (s) | " \
+     "specswarm --isolation fork (s) | ×LB | / parallel | boot (s) | runs parallel / reset / fork |"
+puts "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 rows.each do |r|
   puts "| #{r[:n]} | #{f[r[:lb]]} | #{f[r[:serial]]} | #{f[r[:parallel]]} | #{f[r[:parallel] / r[:lb]]} | " \
-       "#{f[r[:specswarm]]} | **#{f[r[:specswarm] / r[:lb]]}** | #{f[r[:specswarm] / r[:parallel]]} | " \
-       "#{f[r[:specswarm_boot]]} | #{r[:parallel_runs].join(', ')} / #{r[:specswarm_runs].join(', ')} |"
+       "#{f[r[:specswarm]]} | **#{f[r[:specswarm] / r[:lb]]}** | #{f[r[:specswarm] / r[:parallel]]} | #{f[r[:specswarm_boot]]} | " \
+       "#{f[r[:fork]]} | **#{f[r[:fork] / r[:lb]]}** | #{f[r[:fork] / r[:parallel]]} | #{f[r[:fork_boot]]} | " \
+       "#{r[:parallel_runs].join(', ')} / #{r[:specswarm_runs].join(', ')} / #{r[:fork_runs].join(', ')} |"
 end
+puts "", "serial rspec runs: #{rows.first[:serial_runs].join(', ')}" if opts[:serial]
 File.write(opts[:json], JSON.pretty_generate(manifest: manifest, rows: rows)) if opts[:json]

@@ -5,19 +5,24 @@
 # each repetition, every run's example count checked. Prints a Markdown table of medians and the
 # per-file overhead that preloading saves.
 #
-#   ruby bench/local/rails_bench.rb --app DIR [--slots 2,4] [--reps 3]
+#   ruby bench/local/rails_bench.rb --app DIR [--slots 2,4] [--reps 3] [--no-baselines]
+#
+# --no-baselines skips serial rspec and one rspec per file (sequential and xargs -P N): they are
+# references for the per-file boot cost, not part of the specswarm-vs-parallel_tests comparison,
+# and take ~80 % of this bench's time.
 require "json"
 require "fileutils"
 require "open3"
 
 SPECSWARM = ENV.fetch("SPECSWARM", File.expand_path("../../build-bench/specswarm", __dir__))
 
-opts = { slots: [2, 4], reps: 3 }
+opts = { slots: [2, 4], reps: 3, baselines: true }
 until ARGV.empty?
   case (flag = ARGV.shift)
   when "--app" then opts[:app] = File.expand_path(ARGV.shift)
   when "--slots" then opts[:slots] = ARGV.shift.split(",").map { |s| Integer(s) }
   when "--reps" then opts[:reps] = Integer(ARGV.shift)
+  when "--no-baselines" then opts[:baselines] = false
   else abort("rails_bench.rb: unknown flag #{flag}")
   end
 end
@@ -60,8 +65,10 @@ tools = {
   per_file_seq: ->(_) { "for f in #{list}; do rspec \"$f\" || exit 1; done" },
   per_file_xargs: xargs,
   parallel: ->(n) { ["parallel_rspec", "-n", n.to_s, "spec"] },
+  # The default isolation is reset (one forked child per slot runs file after file); fork (a fresh
+  # child per file) is the option.
   specswarm: ->(n) { [SPECSWARM, "run", "--slots", n.to_s] },
-  specswarm_reset: ->(n) { [SPECSWARM, "run", "--slots", n.to_s, "--isolation", "reset"] },
+  specswarm_fork: ->(n) { [SPECSWARM, "run", "--slots", n.to_s, "--isolation", "fork"] },
 }
 summed = %i[per_file_seq per_file_xargs]
 
@@ -76,17 +83,18 @@ timed(["parallel_rspec", "-n", n_max.to_s, "--test-options",
 logs = Dir[File.join(dir, "tmp", "prt-*.log")]
 File.write(File.join(dir, "tmp", "parallel_runtime_rspec.log"), logs.map { |f| File.read(f) }.join)
 FileUtils.rm_f(logs)
-timed(xargs.call(n_max), dir, expected, summed: true)
+timed(xargs.call(n_max), dir, expected, summed: true) if opts[:baselines]
 opts[:slots].each { |n| timed(tools[:specswarm].call(n), dir, expected) }
 
 runs = Hash.new { |h, k| h[k] = [] }
 opts[:reps].times do |rep|
-  %i[serial per_file_seq].each do |tool|
+  (opts[:baselines] ? %i[serial per_file_seq] : []).each do |tool|
     runs[[tool, 0]] << timed(tools[tool].call(0), dir, expected, summed: summed.include?(tool))
     warn format("rep %d %-16s %.2f s", rep + 1, tool, runs[[tool, 0]].last[:wall])
   end
   opts[:slots].each do |n|
-    order = %i[per_file_xargs parallel specswarm specswarm_reset]
+    order = %i[per_file_xargs parallel specswarm specswarm_fork]
+    order.delete(:per_file_xargs) unless opts[:baselines]
     order = order.rotate(rep % order.size)
     order.each do |tool|
       runs[[tool, n]] << timed(tools[tool].call(n), dir, expected, summed: summed.include?(tool))
@@ -102,24 +110,29 @@ seq = med.call(:per_file_seq, 0)
 nf = files.size
 puts "#{nf} spec files (#{files.count { |p| p.include?('/models/') }} model, #{files.count { |p| p.include?('/requests/') }} request), #{expected} examples; medians of #{opts[:reps]} runs."
 puts
-puts "| runner | N | wall (s) | specswarm / it | runs (s) |"
+puts "| runner | N | wall (s) | specswarm (reset) / it | runs (s) |"
 puts "|---|---|---|---|---|"
-puts "| `rspec` (one process, serial) | 1 | #{f[serial]} | — | #{runs[[:serial, 0]].map { |r| r[:wall].round(2) }.join(', ')} |"
-puts "| one `rspec` per file, sequential | 1 | #{f[seq]} | — | #{runs[[:per_file_seq, 0]].map { |r| r[:wall].round(2) }.join(', ')} |"
+if opts[:baselines]
+  puts "| `rspec` (one process, serial) | 1 | #{f[serial]} | — | #{runs[[:serial, 0]].map { |r| r[:wall].round(2) }.join(', ')} |"
+  puts "| one `rspec` per file, sequential | 1 | #{f[seq]} | — | #{runs[[:per_file_seq, 0]].map { |r| r[:wall].round(2) }.join(', ')} |"
+end
 opts[:slots].each do |n|
   sw = med.call(:specswarm, n)
   { per_file_xargs: "one `rspec` per file, `xargs -P #{n}`", parallel: "`parallel_rspec -n #{n}`",
-    specswarm: "`specswarm run --slots #{n}` (fork)", specswarm_reset: "`specswarm run --slots #{n} --isolation reset`" }.each do |tool, label|
+    specswarm: "specswarm (reset, the default): `specswarm run --slots #{n}`",
+    specswarm_fork: "specswarm --isolation fork: `specswarm run --slots #{n} --isolation fork`" }.each do |tool, label|
+    next if runs[[tool, n]].empty?
     m = med.call(tool, n)
     boot = median(runs[[tool, n]].map { |r| r[:boot] })
     puts "| #{label}#{boot ? " (boot #{f[boot]} s)" : ''} | #{n} | #{f[m]} | #{f[sw / m]} | #{runs[[tool, n]].map { |r| r[:wall].round(2) }.join(', ')} |"
   end
 end
+exit unless opts[:baselines]
 puts
 puts format("- boot paid by every extra process: (one rspec per file, sequential − serial rspec) / (files − 1) = (%.2f − %.2f) / %d = **%.3f s per file**", seq, serial, nf - 1, (seq - serial) / (nf - 1))
 opts[:slots].each do |n|
   x = med.call(:per_file_xargs, n)
   sw = med.call(:specswarm, n)
-  puts format("- N=%d: wall saved per file by preloading = (xargs -P %d − specswarm) / files = (%.2f − %.2f) / %d = **%.3f s per file** (× N slots = %.3f slot-seconds per file)",
+  puts format("- N=%d: wall saved per file by preloading = (xargs -P %d − specswarm (reset)) / files = (%.2f − %.2f) / %d = **%.3f s per file** (× N slots = %.3f slot-seconds per file)",
               n, n, x, sw, nf, (x - sw) / nf, (x - sw) * n / nf)
 end
