@@ -3,8 +3,8 @@
 # Generated suites and raw logs go to bench/out/local/ (gitignored); the tables are printed and
 # saved there as Markdown; bench/local/RESULTS.md records them by hand with the machine.
 #   REPS=3 TOTAL=64 SLOTS=2,8,16 FULL=0 bash bench/local/run.sh [sleep|slow|rails ...]
-# By default (~16 min on 2 cores) only the rows the targets compare run: parallel_rspec and
-# specswarm (reset, fork) at every N, REPS times. FULL=1 (~24 min) adds the reference baselines in
+# By default (15 min on 2 cores) only the rows the targets compare run: parallel_rspec and
+# specswarm (reset, fork) at every N, REPS times. FULL=1 (22 min) adds the reference baselines in
 # every repetition: serial rspec on the sleep suite, and serial rspec plus one rspec per file
 # (sequential and xargs -P N) on the Rails app; RESULTS.md is made with FULL=1.
 set -euo pipefail
