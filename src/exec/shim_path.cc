@@ -14,8 +14,10 @@ Result<std::string> FindWorkerShim() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) candidates.push_back(self.parent_path().parent_path() / "share/specswarm/ruby");
-  candidates.emplace_back(SPECSWARM_RUBY_INSTALL_DIR);
+  // A build-tree binary runs the shim of the source it was built from, even where another
+  // specswarm is installed.
   candidates.emplace_back(SPECSWARM_RUBY_SOURCE_DIR);
+  candidates.emplace_back(SPECSWARM_RUBY_INSTALL_DIR);
   for (const auto& dir : candidates) {
     if (fs::exists(dir / kShim, ec)) return (dir / kShim).string();
   }
