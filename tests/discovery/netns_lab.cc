@@ -101,6 +101,12 @@ Result<std::unique_ptr<NetnsLab>> NetnsLab::Create(const std::string& scenario, 
     if (Status s = lab->Ip({"netns", "add", h.ns}); !s.ok()) return s;
     lab->namespaces_.push_back(h.ns);
     if (Status s = lab->Ip({"-n", h.ns, "link", "set", "lo", "up"}); !s.ok()) return s;
+    // The lab is IPv4 only, like its daemons (use-ipv6=no): without this the veths get
+    // link-local IPv6 addresses that dns_sd's AAAA queries may report before the A record.
+    if (Status s = lab->Ip({"netns", "exec", h.ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                            "net.ipv6.conf.default.disable_ipv6=1"});
+        !s.ok())
+      return s;
     std::string interfaces;
     for (int k = 0; k < segments; ++k) {
       std::string port = "v" + std::to_string(n) + "s" + std::to_string(k);
