@@ -35,7 +35,7 @@ abort("bench.rb: --suite DIR is required") unless opts[:suite]
 manifest = JSON.parse(File.read(File.join(opts[:suite], "manifest.json")))
 expected = manifest.fetch("examples")
 
-def now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+require_relative "bench_support"
 
 # Runs cmd in the suite, returns {wall:, examples:, failures:, out:}; aborts on a wrong count.
 def timed(cmd, dir, expected, env: {}, log: nil)
@@ -52,12 +52,6 @@ def timed(cmd, dir, expected, env: {}, log: nil)
   end
   boot = out[/slowest slot took ([\d.]+) seconds to boot/, 1]&.to_f
   { wall: wall, examples: examples, boot: boot, out: out }
-end
-
-def median(values)
-  v = values.compact.sort
-  return nil if v.empty?
-  v.size.odd? ? v[v.size / 2] : (v[v.size / 2 - 1] + v[v.size / 2]) / 2.0
 end
 
 def parallel_cmd(n, record: false)

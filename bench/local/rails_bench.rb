@@ -32,7 +32,7 @@ expected = manifest.fetch("examples")
 files = Dir.chdir(dir) { Dir["spec/**/*_spec.rb"].sort }
 abort("rails_bench.rb: #{files.size} spec files, manifest says #{manifest['files']}") unless files.size == manifest["files"]
 
-def now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+require_relative "bench_support"
 
 # Runs a command (array, or a shell string) in dir; sums every "N examples, M failures" line
 # (one per rspec process when each file gets its own), aborts on a wrong count.
@@ -49,12 +49,6 @@ def timed(cmd, dir, expected, summed: false)
     abort("rails_bench.rb: #{cmd.inspect}: exit #{status.exitstatus}, #{examples} examples (want #{expected}), #{failures} failures")
   end
   { wall: wall, boot: out[/slowest slot took ([\d.]+) seconds to boot/, 1]&.to_f }
-end
-
-def median(values)
-  v = values.compact.sort
-  return nil if v.empty?
-  v.size.odd? ? v[v.size / 2] : (v[v.size / 2 - 1] + v[v.size / 2]) / 2.0
 end
 
 list = files.join(" ")
