@@ -31,12 +31,26 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "Installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# A fresh machine has empty package lists; refresh them when an install fails for that reason.
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/specswarm-apt.log 2>&1 || {
-  apt-get update -q >>/tmp/specswarm-apt.log 2>&1
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/specswarm-apt.log 2>&1 || {
-    tail -n 20 /tmp/specswarm-apt.log >&2
-    echo "specswarm: apt-get could not install: ${missing[*]} (log: /tmp/specswarm-apt.log)" >&2
-    exit 1
-  }
+log=/tmp/specswarm-apt.log
+: >"$log"
+fail() {
+  tail -n 20 "$log" >&2
+  echo "specswarm: apt-get could not install: ${missing[*]} (log: $log)" >&2
+  exit 1
+}
+update() {
+  echo "Refreshing the package lists (apt-get update)"
+  apt-get update -q >>"$log" 2>&1 || fail
+}
+install() { apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$log" 2>&1; }
+# A fresh machine (a new container, a debootstrap root) has empty package lists: refresh them
+# first. Lists that are merely old fail the install (a version gone from the mirror): refresh
+# them then and try once more, after finishing any install an earlier run left half done.
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  update
+fi
+install || {
+  dpkg --configure -a >>"$log" 2>&1 || true
+  update
+  install || fail
 }
