@@ -53,6 +53,16 @@ std::string TotalsLine(const node::RunTotals& t) {
   return line;
 }
 
+std::string SpeedupLine(const node::RunReport& report) {
+  double serial = 0;
+  for (const auto& unit : report.units()) serial += unit.wall_time;
+  if (serial <= 0 || report.wall_time <= 0) return "";
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%.1f s of specs in %.1f s on %s (%.1fx)", serial, report.wall_time,
+                Plural(report.slots, "slot").c_str(), serial / report.wall_time);
+  return buf;
+}
+
 ConsoleReport::ConsoleReport(std::FILE* out, ConsoleFormat format, bool color, bool first_is_1)
     : out_(out), format_(format), color_(color), first_is_1_(first_is_1) {}
 
@@ -210,6 +220,8 @@ void ConsoleReport::PrintSummary(const node::RunReport& report) {
                    Paint("# " + e->full_description, kCyan).c_str());
     }
   }
+  const std::string speedup = SpeedupLine(report);
+  if (!speedup.empty()) std::fprintf(out_, "%s%s\n", failures.empty() ? "" : "\n", speedup.c_str());
   std::fflush(out_);
 }
 

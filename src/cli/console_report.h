@@ -1,7 +1,8 @@
 // ConsoleReport: what a run prints, in the shape a Ruby developer already reads from `rspec`:
 // live progress (dots, or the documentation outline per finished unit), then pending blocks,
 // failure blocks as RSpec formats them (message, diff, backtrace) plus the slot that ran each,
-// errors outside of examples, "Finished in ...", the totals line and "Failed examples:".
+// errors outside of examples, "Finished in ...", the totals line and "Failed examples:", then
+// one line of specswarm's own: the run next to what one slot would have taken (SpeedupLine).
 #pragma once
 
 #include <cstdio>
@@ -42,6 +43,10 @@ class ConsoleReport : public node::RunObserver {
 
 // RSpec's "3 examples, 1 failure, 1 pending" (with errors outside of examples when any).
 std::string TotalsLine(const node::RunTotals& totals);
+// The run next to what one slot would have needed, from the times it just measured: the units'
+// wall times added up (load time included, boot not) against the run's own wall time, e.g.
+// "12.4 s of specs in 3.3 s on 4 slots (3.8x)". Empty when nothing ran.
+std::string SpeedupLine(const node::RunReport& report);
 // RSpec's duration wording: "1.23 seconds", "0.01234 seconds", "1 minute 5.2 seconds".
 std::string FormatDuration(double seconds);
 
