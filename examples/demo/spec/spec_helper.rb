@@ -1,5 +1,6 @@
-# The demo suite for `make demo`: a small shop whose specs take a few seconds in all, so
-# specswarm's slots have something to share. Booting costs a little, as real apps do.
+# The demo suite for `make demo`: a small shop whose specs take about ten seconds one after
+# another, so specswarm's slots have something to share. The sleeps stand in for what real
+# specs wait on (a database, a browser, an HTTP stub); booting costs a little, as real apps do.
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "shop"
 sleep 0.3 # stands in for loading a framework
