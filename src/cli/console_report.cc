@@ -71,6 +71,13 @@ std::string ConsoleReport::Paint(const std::string& text, const char* code) cons
   return std::string("\033[") + code + "m" + text + "\033[0m";
 }
 
+// RSpec's own load-time messages ("Run options: include {:focus=>true}"), once, where rspec
+// prints them: before the first result.
+void ConsoleReport::OnBooted(const std::vector<std::string>& messages) {
+  for (const auto& message : messages) std::fprintf(out_, "%s\n", message.c_str());
+  std::fflush(out_);
+}
+
 void ConsoleReport::OnExample(const exec::ExampleResult& example) {
   if (format_ != ConsoleFormat::kProgress) return;
   progress_started_ = true;

@@ -19,6 +19,7 @@ class ConsoleReport : public node::RunObserver {
  public:
   ConsoleReport(std::FILE* out, ConsoleFormat format, bool color, bool first_is_1);
 
+  void OnBooted(const std::vector<std::string>& messages) override;
   void OnExample(const exec::ExampleResult& example) override;
   void OnUnitFinished(const exec::UnitResult& unit) override;
   void OnNotice(const std::string& line) override;

@@ -1,7 +1,11 @@
 // `specswarm run [PATHS...] [options] [-- RSPEC_ARGS]`: runs a project's specs on local slots
 // from one dynamic queue and reports like rspec. (The swarm adds peers' slots to the same queue.)
 #include <algorithm>
+#include <fstream>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -15,6 +19,7 @@
 #include "cli/console_report.h"
 #include "cli/report_files.h"
 #include "cli/version.h"
+#include "exec/process_sweep.h"
 #include "exec/shim_path.h"
 #include "node/coordinator.h"
 #include "node/spec_files.h"
@@ -34,6 +39,8 @@ struct RunOptions {
   std::string junit;
   std::string json;
   double timeout = 900;
+  double boot_timeout = 600;
+  bool no_bundler = false;
   std::string isolation = "reset";
   bool first_is_1 = false;
   std::vector<std::string> preload;
@@ -100,6 +107,13 @@ void RecordHistory(node::TimingHistory history, const node::RunReport& report,
   if (!saved.ok()) std::fprintf(stderr, "specswarm: %s\n", saved.message().c_str());
 }
 
+bool EnvFlag(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value && std::string(value) != "0" && std::string(value) != "false";
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 bool UseColor(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never" || std::getenv("NO_COLOR")) return false;
@@ -133,13 +147,28 @@ int RunSpecs(const RunOptions& options) {
   const int used_slots = std::min<int>(slots, static_cast<int>(units.size()));
 
   std::error_code ec;
-  fs::path scratch = fs::temp_directory_path() / ("specswarm-" + std::to_string(getpid()));
-  fs::create_directories(scratch, ec);
-  if (ec) return Fail("cannot create " + scratch.string() + ": " + ec.message());
+  // A fresh private directory (mode 0700) every run: never one that already exists.
+  std::string scratch_template = (fs::temp_directory_path(ec) / "specswarm-XXXXXX").string();
+  if (!mkdtemp(scratch_template.data())) {
+    return Fail("cannot create a scratch directory in " + fs::temp_directory_path(ec).string() + ": " +
+                std::strerror(errno) + " (set TMPDIR to a writable directory)");
+  }
+  const fs::path scratch = scratch_template;
+  // Every process the workers start sees the run's targets as `rspec` would see its arguments.
+  const std::string targets_file = (scratch / "targets").string();
+  {
+    std::ofstream targets(targets_file, std::ios::trunc);
+    for (const auto& file : *files) {
+      if (file.targets.empty()) targets << file.path << "\n";
+      for (const auto& target : file.targets) targets << target << "\n";
+    }
+    if (!targets) return Fail("cannot write " + targets_file);
+  }
 
   node::CoordinatorOptions coordinator;
   coordinator.slots = used_slots;
   coordinator.unit_timeout = options.timeout;
+  coordinator.boot_timeout = options.boot_timeout;
   coordinator.fail_fast = std::any_of(options.rspec_args.begin(), options.rspec_args.end(), [](const std::string& a) {
     return a == "--fail-fast" || a.rfind("--fail-fast=", 0) == 0;
   });
@@ -150,6 +179,8 @@ int RunSpecs(const RunOptions& options) {
   coordinator.worker.isolation = options.isolation == "reset" ? exec::Isolation::kReset : exec::Isolation::kFork;
   coordinator.worker.scratch_dir = scratch.string();
   coordinator.worker.first_is_1 = options.first_is_1;
+  coordinator.worker.targets_file = targets_file;
+  coordinator.worker.bundler = !options.no_bundler && !EnvFlag("SPECSWARM_NO_BUNDLER");
   if (!options.no_preload) {
     coordinator.worker.preload = options.preload;
     if (options.preload.empty() && fs::exists("spec/rails_helper.rb")) {
@@ -172,9 +203,22 @@ int RunSpecs(const RunOptions& options) {
   std::signal(SIGINT, [](int) { node::Coordinator::Interrupt(); });
   std::signal(SIGTERM, [](int) { node::Coordinator::Interrupt(); });
   std::signal(SIGPIPE, SIG_IGN);
+  // Daemons a spec starts are re-parented here, not to init, so the run can end them.
+  if (Status s = exec::BecomeSubreaper(); !s.ok()) std::fprintf(stderr, "specswarm: %s\n", s.message().c_str());
   node::RunReport report = node::Coordinator(coordinator, &queue, &console).Run();
+  auto leftovers = exec::EndDescendants(std::chrono::seconds(2));
+  if (!leftovers.empty()) {
+    std::fprintf(stderr, "specswarm: ended %zu process%s the specs had left running:\n", leftovers.size(),
+                 leftovers.size() == 1 ? "" : "es");
+    for (const auto& p : leftovers) std::fprintf(stderr, "  %d %s\n", static_cast<int>(p.pid), p.command.c_str());
+  }
   fs::remove_all(scratch, ec);
 
+  if (report.boot_error_kind == "bundler") {
+    return Fail("the project's bundle could not be loaded (" + FirstLine(report.boot_error) +
+                "): run `bundle install`, or run without Bundler as `rspec` does without `bundle exec`: "
+                "specswarm run --no-bundler (or SPECSWARM_NO_BUNDLER=1)");
+  }
   if (!report.boot_error.empty()) {
     if (report.boot_error.find("rspec/core") != std::string::npos &&
         report.boot_error.find("LoadError") != std::string::npos) {
@@ -211,7 +255,10 @@ void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string
   run->add_option("--json", options->json, "Write RSpec's JSON report to this file");
   run->add_option("--timeout", options->timeout, "Seconds one spec file may run before it is killed (0: no limit)")
       ->check(CLI::Range(0.0, 1e7));
-  run->add_option("--isolation", options->isolation, "reset (default): one forked child per slot runs file after file, RSpec's world reset between them; fork: a fresh child per file")
+  run->add_option("--boot-timeout", options->boot_timeout, "Seconds a slot may take to boot the project and load the spec files (default 600; 0 = no limit)")
+      ->check(CLI::Range(0.0, 1e7));
+  run->add_flag("--no-bundler", options->no_bundler, "Do not load bundler/setup, as `rspec` without `bundle exec` (also SPECSWARM_NO_BUNDLER=1)");
+  run->add_option("--isolation", options->isolation, "reset (default): one forked child per slot runs file after file in one RSpec run, as rspec does; fork: a fresh child per file")
       ->check(CLI::IsMember({"fork", "reset"}));
   run->add_flag("--first-is-1", options->first_is_1, "TEST_ENV_NUMBER is 1 for the first slot, as parallel_tests --first-is-1");
   run->add_option("--preload", options->preload, "Files to require once per slot before forking (default: spec/rails_helper.rb if present)");

@@ -5,40 +5,21 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
-#include <map>
-#include <nlohmann/json.hpp>
-#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
+#include "base/child_process.h"
 
 namespace specswarm::exec {
 namespace {
 
+// The worker's channels, at fixed numbers in the worker; its stdin stays the caller's.
 constexpr int kEventFdInChild = 3;
+constexpr int kCommandFdInChild = 4;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-// The parent's environment with the slot's variables set on top.
-std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& overrides) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string::npos && overrides.count(entry.substr(0, eq))) continue;
-    env.push_back(entry);
-  }
-  for (const auto& [key, value] : overrides) env.push_back(key + "=" + value);
-  return env;
-}
-
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 std::string DescribeWaitStatus(int status) {
   if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
@@ -48,12 +29,39 @@ std::string DescribeWaitStatus(int status) {
   return "unknown status";
 }
 
+// Command fields are %-escaped so a tab or newline in a path cannot break the line protocol.
+std::string Escape(const std::string& field) {
+  std::string out;
+  for (char c : field) {
+    if (c == '%' || c == '\t' || c == '\n' || c == '\r' || c == '\x1f') {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string JoinIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : "\x1f") + Escape(id);
+  return out;
+}
+
+int PidfdOpen(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
 }  // namespace
 
-std::string TestEnvNumber(int slot, bool first_is_1) {
-  if (slot == 1 && !first_is_1) return "";
-  return std::to_string(slot);
-}
+std::string TestEnvNumber(int slot, bool first_is_1) { return specswarm::TestEnvNumber(slot, first_is_1); }
 
 RubyWorker::RubyWorker(int slot, const WorkerConfig& config)
     : slot_(slot),
@@ -71,31 +79,52 @@ Status RubyWorker::Start() {
     close(commands[1]);
     return Status::Error(Errno("pipe"));
   }
-  int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (log_fd < 0) return Status::Error(Errno("cannot write " + log_path_));
+  // The scratch directory is private (mkdtemp); O_NOFOLLOW all the same, never a symlink.
+  int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (log_fd < 0) {
+    for (int fd : {commands[0], commands[1], events[0], events[1]}) close(fd);
+    return Status::Error(Errno("cannot write " + log_path_));
+  }
+  // specswarm's own stdin may be closed (a daemon, CI): the specs then read /dev/null.
+  const bool stdin_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
 
   std::string preload;
   for (const auto& p : config_.preload) preload += (preload.empty() ? "" : ":") + p;
-  std::vector<std::string> env = BuildEnvironment({
+  std::vector<std::string> env = EnvironmentWith({
       {"TEST_ENV_NUMBER", TestEnvNumber(slot_, config_.first_is_1)},
       {"SPECSWARM_SLOT", std::to_string(slot_)},
       {"SPECSWARM_RESULT_FD", std::to_string(kEventFdInChild)},
+      {"SPECSWARM_COMMAND_FD", std::to_string(kCommandFdInChild)},
       {"SPECSWARM_CAPTURE", capture_path_},
       {"SPECSWARM_MODE", config_.isolation == Isolation::kReset ? "reset" : "fork"},
       {"SPECSWARM_PRELOAD", preload},
+      {"SPECSWARM_TARGETS", config_.targets_file},
+      {"SPECSWARM_BUNDLER", config_.bundler ? "1" : "0"},
   });
   std::vector<std::string> argv = {config_.ruby, config_.shim};
   argv.insert(argv.end(), config_.rspec_args.begin(), config_.rspec_args.end());
   auto c_argv = CStrings(argv);
   auto c_env = CStrings(env);
+  const pid_t parent = getpid();
 
   pid_t pid = fork();
   if (pid < 0) return Status::Error(Errno("fork"));
   if (pid == 0) {
-    // Own process group, so a stop can take the worker and everything it forked.
+    // Own process group, so a stop can take the worker and everything it forked; and gone
+    // with specswarm if specswarm is killed.
     setpgid(0, 0);
-    dup2(commands[0], STDIN_FILENO);
-    dup2(events[1], kEventFdInChild);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(125);
+    ResetSignalsInChild();
+    if (!stdin_open) {
+      int null_fd = open("/dev/null", O_RDONLY);
+      if (null_fd >= 0 && null_fd != STDIN_FILENO) dup2(null_fd, STDIN_FILENO);
+    }
+    // Move the pipe ends above the target numbers first, so no dup2 overwrites the other.
+    int event_w = fcntl(events[1], F_DUPFD_CLOEXEC, 10);
+    int command_r = fcntl(commands[0], F_DUPFD_CLOEXEC, 10);
+    dup2(event_w, kEventFdInChild);
+    dup2(command_r, kCommandFdInChild);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
     if (chdir(config_.project_dir.c_str()) != 0) _exit(126);
@@ -108,8 +137,12 @@ Status RubyWorker::Start() {
   close(events[1]);
   close(log_fd);
   pid_ = pid;
+  child_pid_ = -1;
   command_fd_ = commands[1];
   event_fd_ = events[0];
+  fcntl(event_fd_, F_SETFL, fcntl(event_fd_, F_GETFL) | O_NONBLOCK);
+  pidfd_ = PidfdOpen(pid);
+  if (pidfd_ >= 0) fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
   exit_description_.clear();
   partial_.clear();
   return Status::Ok();
@@ -118,26 +151,42 @@ Status RubyWorker::Start() {
 bool RubyWorker::ReadEvents(std::vector<Result<WorkerEvent>>* events) {
   if (event_fd_ < 0) return false;
   char buffer[65536];
-  ssize_t n = read(event_fd_, buffer, sizeof buffer);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) {
-    close(event_fd_);
-    event_fd_ = -1;
-    Reap(/*wait=*/true);
-    return false;
+  for (int round = 0; round < 64; ++round) {
+    ssize_t n = read(event_fd_, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      close(event_fd_);
+      event_fd_ = -1;
+      break;
+    }
+    partial_.append(buffer, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < sizeof buffer) break;
   }
-  partial_.append(buffer, static_cast<size_t>(n));
   size_t start = 0;
   for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    if (nl > start) events->push_back(ParseWorkerEvent(std::string_view(partial_).substr(start, nl - start)));
+    if (nl == start) continue;
+    auto event = ParseWorkerEvent(std::string_view(partial_).substr(start, nl - start));
+    if (event.ok()) {
+      if (auto* child = std::get_if<ChildEvent>(&*event)) child_pid_ = child->pid;
+      if (auto* exited = std::get_if<ChildExitedEvent>(&*event); exited && exited->pid == child_pid_) child_pid_ = -1;
+    }
+    events->push_back(std::move(event));
   }
   partial_.erase(0, start);
-  return true;
+  return event_fd_ >= 0;
 }
 
-Status RubyWorker::Run(int unit_id, const std::string& file, const std::vector<std::string>& ids) {
-  nlohmann::json command = {{"unit", unit_id}, {"file", file}, {"ids", ids}};
-  std::string line = command.dump() + "\n";
+bool RubyWorker::Exited() {
+  if (pid_ > 0) Reap(/*wait=*/false);
+  return pid_ <= 0;
+}
+
+Status RubyWorker::Send(const std::vector<std::string>& fields) {
+  if (command_fd_ < 0) return Status::Error("slot " + std::to_string(slot_) + " takes no more commands");
+  std::string line;
+  for (const auto& f : fields) line += (line.empty() ? "" : "\t") + f;
+  line += "\n";
   size_t written = 0;
   while (written < line.size()) {
     ssize_t n = write(command_fd_, line.data() + written, line.size() - written);
@@ -148,29 +197,40 @@ Status RubyWorker::Run(int unit_id, const std::string& file, const std::vector<s
   return Status::Ok();
 }
 
-void RubyWorker::KillUnit(int pid) {
-  if (pid > 0) kill(pid, SIGKILL);
+Status RubyWorker::Run(int unit_id, const std::string& file, const std::vector<std::string>& ids,
+                       const std::vector<std::string>& except_ids) {
+  return Send({"unit", std::to_string(unit_id), Escape(file), JoinIds(ids), JoinIds(except_ids)});
 }
 
-void RubyWorker::Stop() {
+Status RubyWorker::Persist(const std::string& results_file) { return Send({"persist", Escape(results_file)}); }
+
+void RubyWorker::CloseInput() {
   if (command_fd_ >= 0) {
     close(command_fd_);
     command_fd_ = -1;
   }
+}
+
+void RubyWorker::KillChild() {
+  if (child_pid_ <= 0) return;
+  // The child leads its own group; before it has made it (a race at fork), kill it alone.
+  if (killpg(child_pid_, SIGKILL) != 0) kill(child_pid_, SIGKILL);
+}
+
+void RubyWorker::Stop() {
+  CloseInput();
+  KillChild();
   if (pid_ > 0) {
-    // An idle worker exits at once on end of input; give it a moment, then take the group.
-    for (int i = 0; i < 50 && pid_ > 0; ++i) {
-      Reap(/*wait=*/false);
-      if (pid_ > 0) usleep(10 * 1000);
-    }
-    if (pid_ > 0) {
-      killpg(pid_, SIGKILL);
-      Reap(/*wait=*/true);
-    }
+    killpg(pid_, SIGKILL);
+    Reap(/*wait=*/true);
   }
-  if (event_fd_ >= 0) {
-    close(event_fd_);
-    event_fd_ = -1;
+  CloseFds();
+}
+
+void RubyWorker::CloseFds() {
+  for (int* fd : {&event_fd_, &pidfd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
   }
 }
 
@@ -183,9 +243,15 @@ void RubyWorker::Reap(bool wait) {
   } while (r < 0 && errno == EINTR);
   if (r == pid_ || (r < 0 && errno == ECHILD)) {
     exit_description_ = r == pid_ ? DescribeWaitStatus(status) : "gone";
-    // Anything the worker forked and left behind goes with it.
+    // The child of a dead worker is an orphan now; it and what it started go with the worker.
+    KillChild();
+    child_pid_ = -1;
     killpg(pid_, SIGKILL);
     pid_ = -1;
+    if (pidfd_ >= 0) {
+      close(pidfd_);
+      pidfd_ = -1;
+    }
   }
 }
 

@@ -1,10 +1,15 @@
 // RubyWorker: one long-lived Ruby process for one slot. It boots the project once (Bundler,
-// .rspec requires, preloads) and then runs each unit it is handed, by default in a child forked
-// from the booted parent, and reports structured events on a pipe (worker_event.h).
+// .rspec requires, preloads) and loads every spec file of the run, as `rspec` does before it
+// runs any example; then it runs each unit it is handed in a child forked from that loaded
+// state, and reports structured events on a pipe (worker_event.h).
 //
-// The worker owns its process and pipes; the caller (node/Coordinator) owns the scheduling:
-// it polls event_fd(), calls ReadEvents(), hands out units with Run(), and enforces timeouts
-// with KillUnit(). Knows nothing of networks or git.
+// Process tree: specswarm -> worker (own process group) -> child (own process group) -> the
+// specs' processes. A timeout kills the child's group; Stop() kills both groups.
+//
+// The worker owns its process, its pipes and its pidfd; the caller (node/Coordinator) owns the
+// scheduling: it polls event_fd() and exit_fd(), calls ReadEvents() and Exited(), hands out
+// units with Run(), and enforces timeouts with KillChild(). Not thread-safe; knows nothing of
+// networks or git.
 #pragma once
 
 #include <string>
@@ -18,22 +23,24 @@ namespace specswarm::exec {
 
 // Both keep the booted parent pristine, so a crash or a timeout costs one unit and a fork.
 enum class Isolation {
-  // Units one after another in one reused child, RSpec's world reset between them: lazy loading
-  // and an app's first-request warm-up are paid once per slot, and files share a process as
-  // they do under plain `rspec` and parallel_tests. The default (see bench/RESULTS.md).
+  // One child per slot runs unit after unit in one RSpec run, as one `rspec` process that
+  // loaded every file: before(:suite) once, after(:suite) at the end, state shared between
+  // files as under rspec and parallel_tests. The default.
   kReset,
-  // Each unit in a fresh child: nothing leaks between files, at ~10 ms per file for plain
-  // RSpec and ~50 ms for a Rails app (every child redoes lazy initialisation).
+  // Each unit in a fresh child of the loaded parent, suite hooks around it: nothing a file's
+  // examples do reaches another file, at the price of redoing lazy work in every child.
   kFork,
 };
 
 struct WorkerConfig {
   std::string project_dir;               // where rspec would be run
-  std::string shim;                      // path of specswarm_worker.rb
+  std::string shim;                      // path of bin/specswarm_worker.rb
   std::string ruby = "ruby";
   std::vector<std::string> rspec_args;   // reach RSpec as they would reach `rspec`
+  std::string targets_file;              // the run's targets, one a line (files, file:line)
   std::vector<std::string> preload;      // files required once at boot (rails_helper)
   Isolation isolation = Isolation::kReset;
+  bool bundler = true;                   // require bundler/setup when there is a Gemfile
   std::string scratch_dir;               // private directory for logs and captured output
   bool first_is_1 = false;               // TEST_ENV_NUMBER "1" for slot 1 instead of ""
 };
@@ -50,36 +57,53 @@ class RubyWorker {
 
   // Starts the Ruby process; it reports BootedEvent or BootFailedEvent when boot is over.
   Status Start();
-  // Readable when events (or end of file) are waiting.
+  // Readable when events (or end of file) are waiting; -1 once the channel closed.
   int event_fd() const { return event_fd_; }
-  // Reads what is available and appends each complete line's event. Returns false once the
-  // worker has closed its channel (it exited or died); the process is reaped then.
+  // Readable once the worker process has exited (a pidfd); -1 where the kernel has none, and
+  // then the caller polls Exited() on a timer. Exit is never inferred from the event channel:
+  // a daemon a spec started may hold it open long after the worker is gone.
+  int exit_fd() const { return pidfd_; }
+  // Reads whatever is available without blocking and appends each complete line's event.
+  // Returns false once the channel is closed (every writer gone).
   bool ReadEvents(std::vector<Result<WorkerEvent>>* events);
-  // Hands one unit to the (idle, booted) worker.
-  Status Run(int unit_id, const std::string& file, const std::vector<std::string>& ids);
-  // Kills the process running the current unit (the forked child whose pid the StartedEvent
-  // named); the worker reports the unit finished by that signal.
-  void KillUnit(int pid);
-  // Asks the worker to finish (end of its input), then kills what is left of it.
+  // True once the worker process has ended (reaped here, with its child's group killed).
+  bool Exited();
+
+  // Hands one unit to the (idle, booted) worker: ids restrict it to part of the file, except
+  // ids make it the rest of a split file.
+  Status Run(int unit_id, const std::string& file, const std::vector<std::string>& ids,
+             const std::vector<std::string>& except_ids = {});
+  // Asks for the run's example statuses to be persisted from `results_file` (PersistedEvent).
+  Status Persist(const std::string& results_file);
+  // End of input: the worker runs after(:suite) in its child (SuiteDoneEvent) and exits.
+  void CloseInput();
+  // Kills the child running units, and everything in its process group.
+  void KillChild();
+  // Kills what is left of the worker and its child now, and reaps it.
   void Stop();
 
   int slot() const { return slot_; }
   pid_t pid() const { return pid_; }
+  pid_t child_pid() const { return child_pid_; }
   bool running() const { return pid_ > 0; }
   // The worker's own stdout and stderr (its boot output), at most the last `max_bytes`.
   std::string BootLog(size_t max_bytes = 16 * 1024) const;
-  // How the process ended, once ReadEvents returned false: "exit status 3", "signal 9 (Killed)".
+  // How the process ended, once Exited(): "exit status 3", "signal 9 (Killed)".
   const std::string& exit_description() const { return exit_description_; }
 
  private:
+  Status Send(const std::vector<std::string>& fields);
   void Reap(bool wait);
+  void CloseFds();
 
   int slot_;
   WorkerConfig config_;
   pid_t pid_ = -1;
-  int command_fd_ = -1;  // we write commands
-  int event_fd_ = -1;    // we read events
-  std::string partial_;  // an event line not yet complete
+  pid_t child_pid_ = -1;  // the current child, from ChildEvent
+  int command_fd_ = -1;   // we write commands
+  int event_fd_ = -1;     // we read events
+  int pidfd_ = -1;
+  std::string partial_;   // an event line not yet complete
   std::string log_path_;
   std::string capture_path_;
   std::string exit_description_;

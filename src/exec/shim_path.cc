@@ -8,7 +8,8 @@ namespace specswarm::exec {
 
 Result<std::string> FindWorkerShim() {
   namespace fs = std::filesystem;
-  constexpr const char* kShim = "specswarm_worker.rb";
+  // Under bin/: RSpec's backtrace filter hides frames from bin/ (see the shim's header).
+  constexpr const char* kShim = "bin/specswarm_worker.rb";
   std::vector<fs::path> candidates;
   if (const char* dir = std::getenv("SPECSWARM_RUBY_DIR")) candidates.emplace_back(dir);
   std::error_code ec;

@@ -1,5 +1,8 @@
 #include "exec/worker_event.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace specswarm::exec {
@@ -12,17 +15,34 @@ std::string Str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-template <typename T>
-T Num(const json& j, const char* key, T fallback = T()) {
+// Numbers come from another process: one that does not fit is treated as absent, never
+// converted (a double or a 64-bit value out of an int's range is undefined behaviour).
+std::optional<double> NumberAt(const json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<T>() : fallback;
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  double value = it->get<double>();
+  if (!std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+int Int(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return 0;
+  if (it->is_number_unsigned()) {
+    auto v = it->get<std::uint64_t>();
+    return v <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ? static_cast<int>(v) : 0;
+  }
+  auto v = it->get<std::int64_t>();
+  return v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max() ? static_cast<int>(v) : 0;
 }
 
 std::optional<int> OptInt(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int>();
+  return Int(j, key);
 }
+
+double Seconds(const json& j, const char* key) { return NumberAt(j, key).value_or(0); }
 
 std::vector<std::string> Lines(const json& j, const char* key) {
   std::vector<std::string> lines;
@@ -47,8 +67,8 @@ ExampleResult ParseExample(const json& j) {
   e.full_description = Str(j, "full_description");
   e.status = ParseStatus(Str(j, "status"));
   e.file_path = Str(j, "file_path");
-  e.line_number = Num<int>(j, "line_number");
-  e.run_time = Num<double>(j, "run_time");
+  e.line_number = Int(j, "line_number");
+  e.run_time = Seconds(j, "run_time");
   if (auto it = j.find("pending_message"); it != j.end() && it->is_string()) {
     e.pending_message = it->get<std::string>();
   }
@@ -75,18 +95,24 @@ Result<WorkerEvent> ParseWorkerEvent(std::string_view line) {
     return WorkerEvent{GroupEvent{GroupInfo{Str(j, "id"), Str(j, "description"),
                                             ctx != j.end() && ctx->is_boolean() && ctx->get<bool>()}}};
   }
-  if (type == "started") return WorkerEvent{StartedEvent{Num<int>(j, "unit"), Num<int>(j, "pid")}};
+  if (type == "started") return WorkerEvent{StartedEvent{Int(j, "unit"), Int(j, "pid")}};
+  if (type == "child") return WorkerEvent{ChildEvent{Int(j, "pid")}};
   if (type == "finished") {
-    return WorkerEvent{FinishedEvent{Num<int>(j, "unit"), OptInt(j, "exit"), OptInt(j, "signal"),
-                                     Str(j, "output")}};
+    return WorkerEvent{FinishedEvent{Int(j, "unit"), Int(j, "errors_outside"), Str(j, "output")}};
+  }
+  if (type == "child_exited") {
+    return WorkerEvent{ChildExitedEvent{Int(j, "pid"), OptInt(j, "exit"), OptInt(j, "signal"), Str(j, "output")}};
   }
   if (type == "message") return WorkerEvent{MessageEvent{Str(j, "text")}};
-  if (type == "summary") {
-    return WorkerEvent{SummaryEvent{Num<int>(j, "errors_outside"), Num<double>(j, "load_time")}};
+  if (type == "suite_done") {
+    return WorkerEvent{SuiteDoneEvent{Int(j, "errors_outside"), Lines(j, "messages"), Str(j, "output")}};
   }
-  if (type == "booted") return WorkerEvent{BootedEvent{Num<int>(j, "pid"), Num<double>(j, "boot_time")}};
+  if (type == "persisted") return WorkerEvent{PersistedEvent{Str(j, "error")}};
+  if (type == "booted") {
+    return WorkerEvent{BootedEvent{Int(j, "pid"), Seconds(j, "boot_time"), Lines(j, "messages"), Str(j, "status_path")}};
+  }
   if (type == "boot_failed") {
-    return WorkerEvent{BootFailedEvent{Str(j, "error"), Str(j, "backtrace")}};
+    return WorkerEvent{BootFailedEvent{Str(j, "kind"), Str(j, "error"), Str(j, "backtrace")}};
   }
   return Status::Error("worker sent an event of unknown type '" + type + "'");
 }

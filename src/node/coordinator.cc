@@ -5,25 +5,44 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <poll.h>
+#include <unistd.h>
+
+#include "exec/process_sweep.h"
 
 namespace specswarm::node {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
 
+// After a timeout's kill, how long the worker has to report its child gone before the worker
+// itself is taken for stuck and replaced.
+constexpr double kKillGraceSeconds = 10;
+constexpr double kPersistTimeoutSeconds = 60;
+// Children that die while idle (a crash in before(:suite), say) are re-forked this many times.
+constexpr int kMaxIdleChildDeaths = 3;
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string DescribeCrash(const exec::UnitResult& unit) {
-  if (unit.signal) {
-    return "the process running it was killed by signal " + std::to_string(*unit.signal) + " (" +
-           strsignal(*unit.signal) + ")";
+std::string Seconds(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", s);
+  return text;
+}
+
+std::string DescribeChildExit(const exec::ChildExitedEvent& exited) {
+  if (exited.signal) {
+    return "the process running it was killed by signal " + std::to_string(*exited.signal) + " (" +
+           strsignal(*exited.signal) + ")";
   }
-  return "the process running it exited with status " + std::to_string(unit.exit_code) +
+  return "the process running it exited with status " + std::to_string(exited.exit_code.value_or(-1)) +
          " before RSpec finished (exit!, exit or abort outside of an example?)";
 }
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 }  // namespace
 
@@ -37,6 +56,8 @@ Coordinator::~Coordinator() = default;
 void Coordinator::StartWorker(Slot& slot) {
   slot.worker = std::make_unique<exec::RubyWorker>(slot.number, options_.worker);
   slot.state = SlotState::kBooting;
+  slot.started = Clock::now();
+  slot.idle_child_deaths = 0;
   Status status = slot.worker->Start();
   if (!status.ok()) {
     slot.state = SlotState::kDead;
@@ -47,15 +68,13 @@ void Coordinator::StartWorker(Slot& slot) {
 RunReport Coordinator::Run() {
   const auto start = Clock::now();
   g_interrupted = false;
-  report_.slots = options_.slots;
+  last_check_ = start;
   slots_.resize(static_cast<size_t>(options_.slots));
   for (int i = 0; i < options_.slots; ++i) {
     slots_[static_cast<size_t>(i)].number = i + 1;
     StartWorker(slots_[static_cast<size_t>(i)]);
   }
 
-  std::vector<pollfd> fds;
-  std::vector<Slot*> polled;
   while (!queue_->done()) {
     if (g_interrupted) {
       report_.interrupted = true;
@@ -65,86 +84,176 @@ RunReport Coordinator::Run() {
       DropPendingUnits();
       break;
     }
-    fds.clear();
-    polled.clear();
-    for (auto& slot : slots_) {
-      if (slot.worker && slot.worker->event_fd() >= 0) {
-        fds.push_back(pollfd{slot.worker->event_fd(), POLLIN, 0});
-        polled.push_back(&slot);
-      }
-    }
-    int ready = poll(fds.data(), fds.size(), PollTimeoutMs());
-    if (ready < 0 && errno != EINTR) break;
-    for (size_t i = 0; ready > 0 && i < fds.size(); ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      Slot& slot = *polled[i];
-      std::vector<Result<exec::WorkerEvent>> events;
-      bool open = slot.worker->ReadEvents(&events);
-      for (auto& event : events) {
-        if (event.ok()) {
-          Handle(slot, *event);
-        } else {
-          observer_->OnNotice("slot " + std::to_string(slot.number) + ": " + event.status().message());
-        }
-      }
-      if (!open) HandleWorkerExit(slot);
-    }
-    KillOverdueUnits();
+    Pump(PollTimeoutMs());
+  }
+  if (!report_.interrupted) {
+    PersistStatuses();
+    CloseWorkers();
   }
 
+  int booted = 0;
   for (auto& slot : slots_) {
     if (slot.state == SlotState::kBusy) ++report_.not_run;  // interrupted mid-unit
     if (slot.worker) slot.worker->Stop();
+    booted += slot.booted ? 1 : 0;
   }
-  if (report_.units().empty() && !report_.interrupted) {
-    for (const auto& slot : slots_) {
-      if (!slot.boot_error.empty()) {
-        report_.boot_error = slot.boot_error;
-        break;
-      }
+  for (const auto& slot : slots_) {
+    if (slot.booted || slot.boot_error.empty()) continue;
+    if (booted == 0) {
+      if (report_.boot_error.empty()) report_.boot_error = slot.boot_error;
+    } else {
+      observer_->OnNotice("slot " + std::to_string(slot.number) + " could not boot the project, the run went on without it: " +
+                          FirstLine(slot.boot_error));
     }
   }
+  report_.slots = booted > 0 ? booted : options_.slots;
   report_.not_run += static_cast<int>(queue_->Cancel().size());
   report_.wall_time = SecondsSince(start);
   return std::move(report_);
 }
 
+void Coordinator::Pump(int timeout_ms) {
+  std::vector<pollfd> fds;
+  std::vector<Slot*> polled;
+  for (auto& slot : slots_) {
+    if (!slot.worker || !slot.worker->running()) continue;
+    for (int fd : {slot.worker->event_fd(), slot.worker->exit_fd()}) {
+      if (fd < 0) continue;
+      fds.push_back(pollfd{fd, POLLIN, 0});
+      polled.push_back(&slot);
+    }
+  }
+  int ready = fds.empty() ? (usleep(static_cast<useconds_t>(std::min(timeout_ms, 100)) * 1000), 0)
+                          : poll(fds.data(), fds.size(), timeout_ms);
+  if (ready < 0 && errno != EINTR) ready = 0;
+  auto drain = [&](Slot& slot) {
+    std::vector<Result<exec::WorkerEvent>> events;
+    slot.worker->ReadEvents(&events);
+    for (auto& event : events) {
+      if (!slot.worker) break;  // given up while handling an earlier event
+      if (event.ok()) {
+        Handle(slot, *event);
+      } else {
+        observer_->OnNotice("slot " + std::to_string(slot.number) + ": " + event.status().message());
+      }
+    }
+  };
+  for (size_t i = 0; i < fds.size(); ++i) {
+    Slot& slot = *polled[i];
+    if (fds[i].revents && slot.worker && fds[i].fd == slot.worker->event_fd()) drain(slot);
+  }
+  // A worker's exit is read from its pidfd (or, without one, checked on every pump), never
+  // from the end of its event channel: a daemon a spec started may hold that open.
+  for (auto& slot : slots_) {
+    if (!slot.worker || !slot.worker->running()) continue;
+    if (!slot.worker->Exited()) continue;
+    drain(slot);  // what it wrote before it went
+    if (slot.worker) HandleWorkerExit(slot);
+  }
+  EnforceDeadlines();
+  if (SecondsSince(last_check_) >= 1) {
+    last_check_ = Clock::now();
+    std::vector<pid_t> workers;
+    for (const auto& slot : slots_) {
+      if (slot.worker && slot.worker->running()) workers.push_back(slot.worker->pid());
+    }
+    exec::ReapOrphans(workers);
+  }
+}
+
 void Coordinator::Handle(Slot& slot, const exec::WorkerEvent& event) {
   exec::UnitResult& unit = slot.current;
+  const bool busy = slot.state == SlotState::kBusy;
   if (auto* booted = std::get_if<exec::BootedEvent>(&event)) {
+    if (slot.state != SlotState::kBooting) return;
     report_.slowest_boot = std::max(report_.slowest_boot, booted->boot_time);
     slot.state = SlotState::kIdle;
+    slot.booted = true;
+    if (!boot_messages_shown_) {
+      boot_messages_shown_ = true;
+      observer_->OnBooted(booted->messages);
+    }
+    if (status_path_.empty()) status_path_ = booted->status_path;
     Dispatch(slot);
   } else if (auto* failed = std::get_if<exec::BootFailedEvent>(&event)) {
     slot.boot_error = failed->error;
+    if (report_.boot_error_kind.empty()) report_.boot_error_kind = failed->kind;
   } else if (auto* started = std::get_if<exec::StartedEvent>(&event)) {
-    slot.unit_pid = started->pid;
+    if (busy && started->unit == unit.unit_id) slot.unit_child = started->pid;
   } else if (auto* group = std::get_if<exec::GroupEvent>(&event)) {
+    if (!busy) return;
     unit.outline.push_back(static_cast<int>(unit.groups.size()));
     unit.groups.push_back(group->group);
   } else if (auto* example = std::get_if<exec::ExampleEvent>(&event)) {
+    if (!busy) return;
     unit.outline.push_back(~static_cast<int>(unit.examples.size()));
     unit.examples.push_back(example->example);
     unit.examples.back().slot = slot.number;
     observer_->OnExample(unit.examples.back());
   } else if (auto* message = std::get_if<exec::MessageEvent>(&event)) {
-    unit.messages.push_back(message->text);
-  } else if (auto* summary = std::get_if<exec::SummaryEvent>(&event)) {
-    unit.errors_outside_examples += summary->errors_outside;
-    slot.summary_seen = true;
+    (busy ? unit.messages : slot.loose_messages).push_back(message->text);
   } else if (auto* finished = std::get_if<exec::FinishedEvent>(&event)) {
-    if (slot.state != SlotState::kBusy) return;
-    unit.exit_code = finished->exit_code.value_or(-1);
-    unit.signal = finished->signal;
+    if (!busy || finished->unit != unit.unit_id) return;
+    unit.errors_outside_examples += finished->errors_outside;
     unit.output = finished->output;
-    if (slot.timed_out) {
-      FinishUnit(slot, exec::UnitOutcome::kTimedOut, "");
-    } else if (finished->signal || !slot.summary_seen) {
-      FinishUnit(slot, exec::UnitOutcome::kCrashed, DescribeCrash(unit));
-    } else {
-      FinishUnit(slot, exec::UnitOutcome::kCompleted, "");
-    }
+    slot.idle_child_deaths = 0;
+    slot.finished_child = slot.unit_child;
+    FinishUnit(slot, exec::UnitOutcome::kCompleted, "");
     Dispatch(slot);
+  } else if (auto* exited = std::get_if<exec::ChildExitedEvent>(&event)) {
+    HandleChildExited(slot, *exited);
+  } else if (auto* suite = std::get_if<exec::SuiteDoneEvent>(&event)) {
+    std::vector<std::string> messages = std::move(slot.loose_messages);
+    messages.insert(messages.end(), suite->messages.begin(), suite->messages.end());
+    slot.loose_messages.clear();
+    if (suite->errors_outside > 0) AddRunLevelError(slot, std::move(messages), suite->errors_outside, "");
+  } else if (auto* persisted = std::get_if<exec::PersistedEvent>(&event)) {
+    if (!persisted->error.empty()) observer_->OnNotice(persisted->error);
+    if (slot.state == SlotState::kPersisting) slot.state = SlotState::kIdle;
+  }
+}
+
+void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& exited) {
+  if (exited.pid == slot.killed_child) {
+    // The child a timeout killed after its unit had already finished: nothing to report.
+    slot.killed_child = 0;
+    if (slot.state != SlotState::kBusy || slot.unit_child != exited.pid) return;
+  }
+  switch (slot.state) {
+    case SlotState::kBusy:
+      if (slot.unit_child == exited.pid) {
+        slot.current.output = exited.output;
+        slot.current.signal = exited.signal;
+        slot.current.exit_code = exited.exit_code.value_or(-1);
+        if (slot.timed_out) {
+          FinishUnit(slot, exec::UnitOutcome::kTimedOut, "");
+        } else {
+          FinishUnit(slot, exec::UnitOutcome::kCrashed, DescribeChildExit(exited));
+        }
+        Dispatch(slot);
+        return;
+      }
+      if (exited.pid == slot.finished_child) return;  // ended after its last unit finished
+      break;  // an idle child died before it took this unit; the next child will take it
+    case SlotState::kClosing:
+      AddRunLevelError(slot, std::move(slot.loose_messages), 1,
+                       "the process running after(:suite) hooks on slot " + std::to_string(slot.number) +
+                           " ended abnormally (" + DescribeChildExit(exited).substr(24) + ")");
+      slot.loose_messages.clear();
+      return;
+    case SlotState::kPersisting:
+      observer_->OnNotice("example statuses not written: the process writing them died");
+      slot.state = SlotState::kIdle;
+      return;
+    default:
+      if (exited.pid == slot.finished_child) return;
+      break;
+  }
+  if (++slot.idle_child_deaths > kMaxIdleChildDeaths) {
+    std::string why = "its RSpec process died " + std::to_string(slot.idle_child_deaths) +
+                      " times before running anything";
+    if (!exited.output.empty()) why += "; last output: " + FirstLine(exited.output);
+    GiveUp(slot, why);
   }
 }
 
@@ -152,10 +261,8 @@ void Coordinator::FinishUnit(Slot& slot, exec::UnitOutcome outcome, std::string 
   exec::UnitResult& unit = slot.current;
   unit.outcome = outcome;
   if (outcome == exec::UnitOutcome::kTimedOut) {
-    char limit[32];
-    std::snprintf(limit, sizeof limit, "%g", options_.unit_timeout);
-    problem = std::string("it ran longer than the per-file timeout of ") + limit +
-              " s and was killed (raise it with --timeout)";
+    problem = "it ran longer than the per-file timeout of " + Seconds(options_.unit_timeout) +
+              " s and was killed, with every process it had started (raise it with --timeout)";
   }
   unit.problem = std::move(problem);
   if (outcome != exec::UnitOutcome::kCompleted) unit.errors_outside_examples += 1;
@@ -169,38 +276,61 @@ void Coordinator::FinishUnit(Slot& slot, exec::UnitOutcome outcome, std::string 
   report_.Add(std::move(unit));
   slot.lease.reset();
   slot.current = exec::UnitResult();
+  slot.timed_out = false;
+  slot.unit_child = 0;
   slot.state = SlotState::kIdle;
 }
 
 void Coordinator::HandleWorkerExit(Slot& slot) {
   const std::string how = slot.worker->exit_description();
-  if (slot.state == SlotState::kBooting) {
-    // Booting the project is the same on every slot: a failure here is not worth a retry.
-    if (slot.boot_error.empty()) slot.boot_error = "the Ruby worker exited while booting (" + how + ")";
-    slot.boot_error += "\n" + slot.worker->BootLog();
-    slot.state = SlotState::kDead;
-    return;
-  }
-  if (slot.state == SlotState::kBusy) {
-    slot.current.output = slot.worker->BootLog();
-    if (slot.timed_out) {
-      FinishUnit(slot, exec::UnitOutcome::kTimedOut, "");
-    } else {
-      FinishUnit(slot, exec::UnitOutcome::kWorkerLost, "the Ruby worker of this slot died (" + how + ")");
-    }
+  switch (slot.state) {
+    case SlotState::kBooting:
+      // Booting the project is the same on every slot: a failure here is not worth a retry.
+      if (slot.boot_error.empty()) slot.boot_error = "the Ruby worker exited while booting (" + how + ")";
+      slot.boot_error += "\n" + slot.worker->BootLog();
+      slot.state = SlotState::kDead;
+      return;
+    case SlotState::kClosing:
+      slot.state = SlotState::kDead;
+      return;
+    case SlotState::kPersisting:
+      observer_->OnNotice("example statuses not written: slot " + std::to_string(slot.number) + "'s worker died (" + how + ")");
+      slot.state = SlotState::kDead;
+      return;
+    case SlotState::kBusy:
+      if (slot.current.output.empty()) slot.current.output = slot.worker->BootLog();
+      if (slot.timed_out) {
+        FinishUnit(slot, exec::UnitOutcome::kTimedOut, "");
+      } else {
+        FinishUnit(slot, exec::UnitOutcome::kWorkerLost, "the Ruby worker of this slot died (" + how + ")");
+      }
+      break;
+    default:
+      break;
   }
   if (queue_->done() || stop_dispatching_) {
     slot.state = SlotState::kDead;
     return;
   }
   if (slot.restarts >= options_.max_restarts_per_slot) {
-    observer_->OnNotice("slot " + std::to_string(slot.number) + " gave up after " +
-                        std::to_string(slot.restarts) + " restarts of its worker");
-    slot.state = SlotState::kDead;
+    GiveUp(slot, "its worker died " + std::to_string(slot.restarts + 1) + " times (last: " + how + ")");
     return;
   }
   ++slot.restarts;
+  observer_->OnNotice("slot " + std::to_string(slot.number) + ": the Ruby worker died (" + how + "); booting a new one");
   StartWorker(slot);
+}
+
+void Coordinator::GiveUp(Slot& slot, const std::string& why) {
+  observer_->OnNotice("slot " + std::to_string(slot.number) + " gave up: " + why);
+  if (slot.state == SlotState::kBusy) {
+    queue_->Release(slot.lease->id);  // another slot runs it
+    slot.lease.reset();
+    slot.current = exec::UnitResult();
+  }
+  slot.worker->Stop();
+  slot.worker.reset();
+  slot.state = SlotState::kDead;
 }
 
 void Coordinator::Dispatch(Slot& slot) {
@@ -212,13 +342,12 @@ void Coordinator::Dispatch(Slot& slot) {
   slot.current.file = lease->unit.file;
   slot.current.ids = lease->unit.ids;
   slot.current.slot = slot.number;
-  slot.summary_seen = false;
   slot.timed_out = false;
-  slot.unit_pid = 0;
+  slot.unit_child = 0;
   slot.started = Clock::now();
-  Status sent = slot.worker->Run(lease->unit.id, lease->unit.file, lease->unit.ids);
+  Status sent = slot.worker->Run(lease->unit.id, lease->unit.file, lease->unit.ids, lease->unit.except_ids);
   if (!sent.ok()) {
-    // Never started: back to the queue; the worker's exit is handled when its channel closes.
+    // Never started: back to the queue; the worker's exit is handled when it is seen.
     queue_->Release(lease->id);
     return;
   }
@@ -226,36 +355,81 @@ void Coordinator::Dispatch(Slot& slot) {
   slot.state = SlotState::kBusy;
 }
 
-void Coordinator::KillOverdueUnits() {
-  if (options_.unit_timeout <= 0) return;
+void Coordinator::EnforceDeadlines() {
   for (auto& slot : slots_) {
-    if (slot.state == SlotState::kBusy && !slot.timed_out &&
-        SecondsSince(slot.started) > options_.unit_timeout) {
-      slot.timed_out = true;
-      slot.worker->KillUnit(slot.unit_pid > 0 ? slot.unit_pid : slot.worker->pid());
+    if (!slot.worker) continue;
+    const double elapsed = SecondsSince(slot.started);
+    switch (slot.state) {
+      case SlotState::kBooting:
+        if (options_.boot_timeout > 0 && elapsed > options_.boot_timeout) {
+          slot.boot_error = "the project did not finish booting within " + Seconds(options_.boot_timeout) +
+                            " s (loading spec_helper and the spec files hung?); raise the limit with --boot-timeout\n" +
+                            slot.worker->BootLog();
+          slot.worker->Stop();
+          slot.state = SlotState::kDead;
+        }
+        break;
+      case SlotState::kBusy:
+        if (options_.unit_timeout > 0 && !slot.timed_out && elapsed > options_.unit_timeout) {
+          slot.timed_out = true;
+          slot.killed = Clock::now();
+          slot.killed_child = slot.unit_child;
+          slot.worker->KillChild();
+        } else if (slot.timed_out && SecondsSince(slot.killed) > kKillGraceSeconds) {
+          slot.worker->Stop();  // the worker did not report its child gone: replace it
+          HandleWorkerExit(slot);
+        }
+        break;
+      case SlotState::kPersisting:
+        if (elapsed > kPersistTimeoutSeconds) {
+          observer_->OnNotice("example statuses not written: slot " + std::to_string(slot.number) +
+                              " did not finish writing them within " + Seconds(kPersistTimeoutSeconds) + " s");
+          slot.worker->Stop();
+          slot.state = SlotState::kDead;
+        }
+        break;
+      case SlotState::kClosing:
+        if (elapsed > options_.close_timeout) {
+          AddRunLevelError(slot, std::move(slot.loose_messages), 1,
+                           "after(:suite) hooks and at_exit handlers on slot " + std::to_string(slot.number) +
+                               " did not finish within " + Seconds(options_.close_timeout) + " s and were killed");
+          slot.loose_messages.clear();
+          slot.worker->Stop();
+          slot.state = SlotState::kDead;
+        }
+        break;
+      default:
+        break;
     }
   }
 }
 
 int Coordinator::PollTimeoutMs() const {
-  if (options_.unit_timeout <= 0) return 1000;
   double soonest = 1.0;
   for (const auto& slot : slots_) {
-    if (slot.state == SlotState::kBusy && !slot.timed_out) {
-      soonest = std::min(soonest, options_.unit_timeout - SecondsSince(slot.started));
+    if (!slot.worker) continue;
+    if (slot.worker->exit_fd() < 0) soonest = std::min(soonest, 0.2);
+    const double elapsed = SecondsSince(slot.started);
+    if (slot.state == SlotState::kBusy && options_.unit_timeout > 0 && !slot.timed_out) {
+      soonest = std::min(soonest, options_.unit_timeout - elapsed);
+    } else if (slot.state == SlotState::kBooting && options_.boot_timeout > 0) {
+      soonest = std::min(soonest, options_.boot_timeout - elapsed);
     }
   }
   return std::max(1, static_cast<int>(std::ceil(soonest * 1000)));
 }
 
 bool Coordinator::AnySlotAlive() const {
-  return std::any_of(slots_.begin(), slots_.end(),
-                     [](const Slot& s) { return s.state != SlotState::kDead; });
+  return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state != SlotState::kDead; });
+}
+
+bool Coordinator::AnySlotIn(SlotState state) const {
+  return std::any_of(slots_.begin(), slots_.end(), [state](const Slot& s) { return s.state == state; });
 }
 
 void Coordinator::DropPendingUnits() {
   // Every worker is gone: what is left cannot run here, but it still gets its one result.
-  bool booted_any = !report_.units().empty();
+  const bool booted_any = std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.booted; });
   for (auto& unit : queue_->Cancel()) {
     if (!booted_any) {
       ++report_.not_run;
@@ -271,6 +445,56 @@ void Coordinator::DropPendingUnits() {
     observer_->OnUnitFinished(result);
     report_.Add(std::move(result));
   }
+}
+
+void Coordinator::PersistStatuses() {
+  if (!options_.persist_statuses || status_path_.empty()) return;
+  const std::string results = options_.worker.scratch_dir + "/example-statuses.tsv";
+  {
+    std::ofstream out(results, std::ios::binary | std::ios::trunc);
+    char run_time[32];
+    for (const auto& unit : report_.units()) {
+      for (const auto& e : unit.examples) {
+        std::snprintf(run_time, sizeof run_time, "%.6f", e.run_time);
+        out << e.id << '\t' << exec::StatusName(e.status) << '\t' << run_time << '\n';
+      }
+    }
+  }
+  auto idle = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state == SlotState::kIdle; });
+  if (idle == slots_.end()) {
+    observer_->OnNotice("example statuses not written to " + status_path_ + ": no slot was left to write them");
+    return;
+  }
+  if (!idle->worker->Persist(results).ok()) return;
+  idle->state = SlotState::kPersisting;
+  idle->started = Clock::now();
+  while (idle->state == SlotState::kPersisting && !g_interrupted) Pump(PollTimeoutMs());
+}
+
+void Coordinator::CloseWorkers() {
+  for (auto& slot : slots_) {
+    if (slot.state == SlotState::kIdle) {
+      slot.worker->CloseInput();
+      slot.state = SlotState::kClosing;
+      slot.started = Clock::now();
+    } else if (slot.state == SlotState::kBooting && slot.worker) {
+      slot.worker->Stop();  // still booting when the last unit finished: not needed
+      slot.state = SlotState::kDead;
+    }
+  }
+  while (AnySlotIn(SlotState::kClosing) && !g_interrupted) Pump(PollTimeoutMs());
+}
+
+void Coordinator::AddRunLevelError(const Slot& slot, std::vector<std::string> messages, int errors, std::string problem) {
+  exec::UnitResult result;
+  result.file = "after(:suite)";
+  result.slot = slot.number;
+  result.messages = std::move(messages);
+  result.errors_outside_examples = std::max(errors, 1);
+  result.outcome = problem.empty() ? exec::UnitOutcome::kCompleted : exec::UnitOutcome::kCrashed;
+  result.problem = std::move(problem);
+  observer_->OnUnitFinished(result);
+  report_.Add(std::move(result));
 }
 
 }  // namespace specswarm::node

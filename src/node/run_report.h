@@ -36,6 +36,7 @@ class RunReport {
   bool interrupted = false;  // the user pressed ^C
   int not_run = 0;           // units dropped by --fail-fast or an interrupt
   std::string boot_error;    // set when no slot could boot the project (then no units ran)
+  std::string boot_error_kind;  // "bundler" when bundler/setup failed
 
  private:
   std::vector<exec::UnitResult> units_;

@@ -124,10 +124,19 @@ std::vector<SpecUnit> SplitFile(const SpecFile& file, double file_seconds,
   if (done.size() <= 1) return {SpecUnit{0, file.path, {}, file_seconds}};
   std::vector<SpecUnit> units;
   for (const auto& piece : done) {
-    SpecUnit unit{0, file.path, {}, piece.seconds + overhead};
+    SpecUnit unit{0, file.path, {}, piece.seconds + overhead, {}};
     for (const Node* node : piece.nodes) unit.ids.push_back(node->id);
     units.push_back(std::move(unit));
   }
+  // The history may not know every example (a run filtered by .rspec or SPEC_OPTS recorded
+  // it): the smallest piece takes whatever the others do not name, so nothing is left out.
+  auto rest = std::min_element(units.begin(), units.end(),
+                               [](const SpecUnit& a, const SpecUnit& b) { return a.estimate < b.estimate; });
+  for (const auto& unit : units) {
+    if (&unit == &*rest) continue;
+    rest->except_ids.insert(rest->except_ids.end(), unit.ids.begin(), unit.ids.end());
+  }
+  rest->ids.clear();
   return units;
 }
 

@@ -26,6 +26,9 @@ struct SpecUnit {
   std::string file;
   std::vector<std::string> ids;  // RSpec ids or file:line targets to run; empty: the whole file
   double estimate = 0;           // seconds (a size-based guess for files never timed)
+  // The rest of a split file: every example under none of these ids (the other pieces'), so
+  // examples the history never saw still run exactly once.
+  std::vector<std::string> except_ids;
 };
 
 struct PlanOptions {

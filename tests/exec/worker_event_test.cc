@@ -23,13 +23,40 @@ TEST_CASE("an example event carries RSpec's structured result") {
   CHECK(e.rerun == "./spec/a_spec.rb:7");
 }
 
-TEST_CASE("a finished event tells a signal from an exit code") {
-  auto crashed = ParseWorkerEvent(R"({"t":"finished","unit":3,"exit":null,"signal":11,"output":"x"})");
+TEST_CASE("a child that died tells a signal from an exit code") {
+  auto crashed = ParseWorkerEvent(R"({"t":"child_exited","pid":42,"exit":null,"signal":11,"output":"x"})");
   REQUIRE(crashed.ok());
-  const auto& f = std::get<FinishedEvent>(*crashed);
-  CHECK(f.unit == 3);
-  CHECK_FALSE(f.exit_code);
-  CHECK(f.signal == 11);
+  const auto& c = std::get<ChildExitedEvent>(*crashed);
+  CHECK(c.pid == 42);
+  CHECK_FALSE(c.exit_code);
+  CHECK(c.signal == 11);
+  CHECK(c.output == "x");
+}
+
+TEST_CASE("a finished unit carries its errors outside of examples") {
+  auto finished = ParseWorkerEvent(R"({"t":"finished","unit":3,"errors_outside":1,"output":""})");
+  REQUIRE(finished.ok());
+  CHECK(std::get<FinishedEvent>(*finished).unit == 3);
+  CHECK(std::get<FinishedEvent>(*finished).errors_outside == 1);
+}
+
+TEST_CASE("booted carries RSpec's load-time messages and the example status file") {
+  auto booted = ParseWorkerEvent(
+      R"({"t":"booted","pid":7,"boot_time":1.5,"messages":["Run options: include {:focus=>true}"],"status_path":"spec/examples.txt"})");
+  REQUIRE(booted.ok());
+  const auto& b = std::get<BootedEvent>(*booted);
+  CHECK(b.messages == std::vector<std::string>{"Run options: include {:focus=>true}"});
+  CHECK(b.status_path == "spec/examples.txt");
+}
+
+TEST_CASE("numbers out of an int's range are dropped, not converted") {
+  for (const char* line : {R"({"t":"started","unit":1e300,"pid":99999999999999999999})",
+                           R"({"t":"started","unit":-9223372036854775808,"pid":4294967296})"}) {
+    auto event = ParseWorkerEvent(line);
+    REQUIRE(event.ok());
+    CHECK(std::get<StartedEvent>(*event).unit == 0);
+    CHECK(std::get<StartedEvent>(*event).pid == 0);
+  }
 }
 
 TEST_CASE("garbage on the result channel is an error value, not a crash") {
