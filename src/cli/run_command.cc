@@ -41,6 +41,7 @@ struct RunOptions {
   double timeout = 900;
   double boot_timeout = 600;
   bool no_bundler = false;
+  bool shared_tmp = false;
   std::string isolation = "reset";
   bool first_is_1 = false;
   std::vector<std::string> preload;
@@ -180,6 +181,11 @@ int RunSpecs(const RunOptions& options) {
   coordinator.worker.scratch_dir = scratch.string();
   coordinator.worker.first_is_1 = options.first_is_1;
   coordinator.worker.targets_file = targets_file;
+  if (used_slots > 1 && !options.shared_tmp && !EnvFlag("SPECSWARM_SHARED_TMP")) {
+    Status tmp = exec::CheckPrivateTmp(scratch.string());
+    coordinator.worker.private_tmp = tmp.ok();
+    if (!tmp.ok()) std::fprintf(stderr, "specswarm: every slot shares the project's tmp/: %s\n", tmp.message().c_str());
+  }
   coordinator.worker.bundler = !options.no_bundler && !EnvFlag("SPECSWARM_NO_BUNDLER");
   if (!options.no_preload) {
     coordinator.worker.preload = options.preload;
@@ -257,6 +263,7 @@ void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string
       ->check(CLI::Range(0.0, 1e7));
   run->add_option("--boot-timeout", options->boot_timeout, "Seconds a slot may take to boot the project and load the spec files (default 600; 0 = no limit)")
       ->check(CLI::Range(0.0, 1e7));
+  run->add_flag("--shared-tmp", options->shared_tmp, "Every slot uses the project's tmp/ (default: slots after the first get a private tmp/; also SPECSWARM_SHARED_TMP=1)");
   run->add_flag("--no-bundler", options->no_bundler, "Do not load bundler/setup, as `rspec` without `bundle exec` (also SPECSWARM_NO_BUNDLER=1)");
   run->add_option("--isolation", options->isolation, "reset (default): one forked child per slot runs file after file in one RSpec run, as rspec does; fork: a fresh child per file")
       ->check(CLI::IsMember({"fork", "reset"}));

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,7 +61,50 @@ int PidfdOpen(pid_t pid) {
 #endif
 }
 
+bool WriteFile(const char* path, const char* text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text, strlen(text)) == static_cast<ssize_t>(strlen(text));
+  close(fd);
+  return ok;
+}
+
+// In a forked child (async-signal-safe calls only): a mount namespace of its own, where
+// `source` is bind-mounted over `target`. As root directly; otherwise inside a user namespace
+// that maps the user to itself, so the specs still run as the same uid and gid.
+bool MountPrivately(const char* source, const char* target, uid_t uid, gid_t gid) {
+  if (unshare(CLONE_NEWNS) != 0) {
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return false;
+    char map[64];
+    WriteFile("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1", static_cast<unsigned>(uid), static_cast<unsigned>(uid));
+    if (!WriteFile("/proc/self/uid_map", map)) return false;
+    snprintf(map, sizeof map, "%u %u 1", static_cast<unsigned>(gid), static_cast<unsigned>(gid));
+    if (!WriteFile("/proc/self/gid_map", map)) return false;
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+  return mount(source, target, nullptr, MS_BIND, nullptr) == 0;
+}
+
 }  // namespace
+
+Status CheckPrivateTmp(const std::string& scratch_dir) {
+  const std::string a = scratch_dir + "/probe-a", b = scratch_dir + "/probe-b";
+  mkdir(a.c_str(), 0700);
+  mkdir(b.c_str(), 0700);
+  const uid_t uid = getuid();
+  const gid_t gid = getgid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::Error(Errno("fork"));
+  if (pid == 0) _exit(MountPrivately(a.c_str(), b.c_str(), uid, gid) ? 0 : 1);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  rmdir(a.c_str());
+  rmdir(b.c_str());
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  return Status::Error("this system allows no private mount namespace (neither as root nor in a user namespace)");
+}
 
 std::string TestEnvNumber(int slot, bool first_is_1) { return specswarm::TestEnvNumber(slot, first_is_1); }
 
@@ -106,6 +151,15 @@ Status RubyWorker::Start() {
   auto c_argv = CStrings(argv);
   auto c_env = CStrings(env);
   const pid_t parent = getpid();
+  std::string private_tmp, project_tmp;
+  if (config_.private_tmp && slot_ > 1) {
+    private_tmp = config_.scratch_dir + "/tmp-" + std::to_string(slot_);
+    project_tmp = config_.project_dir + "/tmp";
+    mkdir(private_tmp.c_str(), 0700);
+    mkdir(project_tmp.c_str(), 0755);  // the mount point; most projects have one already
+  }
+  const uid_t uid = getuid();
+  const gid_t gid = getgid();
 
   pid_t pid = fork();
   if (pid < 0) return Status::Error(Errno("fork"));
@@ -116,6 +170,9 @@ Status RubyWorker::Start() {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(125);
     ResetSignalsInChild();
+    if (!private_tmp.empty() && !MountPrivately(private_tmp.c_str(), project_tmp.c_str(), uid, gid)) {
+      dprintf(log_fd, "specswarm: slot %d shares the project's tmp/ (no private mount namespace)\n", slot_);
+    }
     if (!stdin_open) {
       int null_fd = open("/dev/null", O_RDONLY);
       if (null_fd >= 0 && null_fd != STDIN_FILENO) dup2(null_fd, STDIN_FILENO);

@@ -43,7 +43,16 @@ struct WorkerConfig {
   bool bundler = true;                   // require bundler/setup when there is a Gemfile
   std::string scratch_dir;               // private directory for logs and captured output
   bool first_is_1 = false;               // TEST_ENV_NUMBER "1" for slot 1 instead of ""
+  // Slots after the first see a tmp/ of their own (scratch_dir/tmp-N mounted over the
+  // project's tmp/ in a private mount namespace), as they get a database of their own: specs
+  // that write fixed paths under tmp/ (aruba, caches, uploads) do not collide. Slot 1 keeps
+  // the project's tmp/, as TEST_ENV_NUMBER="" keeps the project's database.
+  bool private_tmp = false;
 };
+
+// Whether this process may give a child a private mount namespace (as root, or through an
+// unprivileged user namespace); the error says why not.
+Status CheckPrivateTmp(const std::string& scratch_dir);
 
 // The TEST_ENV_NUMBER parallel_tests gives slot `slot` (1-based): "", "2", "3", ...
 std::string TestEnvNumber(int slot, bool first_is_1);

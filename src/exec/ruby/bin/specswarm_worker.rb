@@ -114,8 +114,12 @@
     def boot(argv)
       started = now
       load_bundler if @bundler && (ENV["BUNDLE_GEMFILE"] || File.exist?("Gemfile"))
+      # `-I DIR` reaches the load path before RSpec itself is required, as `ruby -I DIR
+      # exe/rspec` puts it: a project that is RSpec (or vendors it) runs its own RSpec.
+      $LOAD_PATH.unshift(*load_path_args(argv).map { |dir| File.expand_path(dir) })
       require "rspec/core"
       RSpec::Core::Runner.disable_autorun!
+      $PROGRAM_NAME = rspec_executable
       @config = RSpec.configuration
       @world = RSpec.world
       options = RSpec::Core::ConfigurationOptions.new(argv + @targets)
@@ -134,6 +138,25 @@
       @boot_messages = @sink
       warm_up if @mode == "fork"
       now - started
+    end
+
+    # The specs see the program `rspec` would be: RSpec itself decides things by it (with no
+    # file arguments it runs spec/ only when the command is `rspec`).
+    def rspec_executable
+      core = $LOADED_FEATURES.find { |f| f.end_with?("/rspec/core.rb") }
+      exe = core && File.expand_path("../../exe/rspec", File.dirname(core))
+      exe && File.exist?(exe) ? exe : "rspec"
+    end
+
+    def load_path_args(argv)
+      dirs = []
+      argv.each_with_index do |arg, i|
+        case arg
+        when "-I", "--libs" then dirs.concat(argv[i + 1].to_s.split(File::PATH_SEPARATOR))
+        when /\A-I(.+)/, /\A--libs=(.+)/ then dirs.concat(Regexp.last_match(1).split(File::PATH_SEPARATOR))
+        end
+      end
+      dirs.reject(&:empty?)
     end
 
     def load_bundler
