@@ -1,5 +1,6 @@
 // specswarm: run an RSpec suite on every idle core of every machine in the office.
 #include <cstdio>
+#include <fcntl.h>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,11 @@
 
 int main(int argc, char** argv) {
   using namespace specswarm::cli;
+  // Started with stdin, stdout or stderr closed (`<&-`, some daemons): /dev/null takes the
+  // number, so no file or pipe opened later lands there and reaches a spec as its stdin.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0) open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+  }
   CLI::App app{"specswarm: run RSpec suites on every idle core of the office", "specswarm"};
   app.set_version_flag("--version", std::string(kVersion));
   app.require_subcommand(1);

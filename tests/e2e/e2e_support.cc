@@ -25,7 +25,8 @@ Counts CountsOf(const nlohmann::json& report, int exit_code) {
   return c;
 }
 
-testing::CommandResult Project::Specswarm(const std::string& args, Counts* counts, nlohmann::json* report) const {
+testing::CommandResult Project::Specswarm(const std::string& args, Counts* counts, nlohmann::json* report,
+                                          const std::map<std::string, std::string>& env) const {
   const std::string json_path = dir_.str() + "/specswarm.json";
   std::filesystem::remove(json_path);
   // --json goes before `--` so it stays ours.
@@ -34,7 +35,7 @@ testing::CommandResult Project::Specswarm(const std::string& args, Counts* count
     own = args.substr(0, dashes);
     rest = args.substr(dashes);
   }
-  auto result = testing::RunCommand(std::string(SPECSWARM_BINARY) + " run --json " + json_path + " " + own + rest, dir());
+  auto result = testing::RunCommand(std::string(SPECSWARM_BINARY) + " run --json " + json_path + " " + own + rest, dir(), env);
   if (counts || report) {
     INFO("specswarm output:\n" << result.out << result.err);
     REQUIRE(std::filesystem::exists(json_path));
@@ -45,9 +46,9 @@ testing::CommandResult Project::Specswarm(const std::string& args, Counts* count
   return result;
 }
 
-Counts Project::SerialRspec(const std::string& args) const {
+Counts Project::SerialRspec(const std::string& args, const std::map<std::string, std::string>& env) const {
   const std::string json_path = dir_.str() + "/serial.json";
-  auto result = testing::RunCommand("rspec --format json --out " + json_path + " " + args, dir());
+  auto result = testing::RunCommand("rspec --format json --out " + json_path + " " + args, dir(), env);
   INFO("rspec output:\n" << result.out << result.err);
   REQUIRE(std::filesystem::exists(json_path));
   return CountsOf(nlohmann::json::parse(testing::ReadFile(json_path)), result.exit_code);

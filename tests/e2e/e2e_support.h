@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,9 +30,10 @@ class Project {
 
   // `specswarm run ARGS` (a --json report is added); fills counts from it.
   testing::CommandResult Specswarm(const std::string& args, Counts* counts = nullptr,
-                                   nlohmann::json* report = nullptr) const;
+                                   nlohmann::json* report = nullptr,
+                                   const std::map<std::string, std::string>& env = {}) const;
   // A serial `rspec ARGS` (a JSON report is added).
-  Counts SerialRspec(const std::string& args) const;
+  Counts SerialRspec(const std::string& args, const std::map<std::string, std::string>& env = {}) const;
 
  private:
   testing::TempDir dir_;

@@ -73,7 +73,7 @@ TEST_CASE("every slot gets its own TEST_ENV_NUMBER, the parallel_tests conventio
   INFO(run.out);
   CHECK(swarm == Counts{6, 0, 0, 0, 0});
   std::set<std::string> seen;
-  for (int i = 1; i <= 6; ++i) seen.insert(testing::ReadFile(project.dir() + "/tmp/env/" + std::to_string(i)));
+  for (int i = 1; i <= 6; ++i) seen.insert(testing::ReadFile(project.dir() + "/log/env/" + std::to_string(i)));
   CHECK(seen == std::set<std::string>{"1=\"\"", "2=\"2\""});
 }
 
@@ -89,14 +89,14 @@ TEST_CASE("a run records a timing history that the next run splits long files by
   CHECK(history->examples().size() == 6);
   CHECK(history->context_groups().count("./spec/shared_state_spec.rb[1]") == 1);
 
-  std::filesystem::remove(project.dir() + "/tmp/before_all.log");
+  std::filesystem::remove(project.dir() + "/log/before_all.log");
   Counts second;
   auto run = project.Specswarm("--slots 3", &second);
   CHECK(second == first);
   // Split into the before(:all) group, the two independent parts and the small file.
   CHECK_THAT(run.out, Catch::Contains("2 spec files as 4 units on 3 local slots"));
   // The before(:all) group stayed whole: its state was built once, not once per example.
-  const std::string log = testing::ReadFile(project.dir() + "/tmp/before_all.log");
+  const std::string log = testing::ReadFile(project.dir() + "/log/before_all.log");
   CHECK(std::count(log.begin(), log.end(), '\n') == 1);
 }
 
