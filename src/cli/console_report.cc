@@ -210,9 +210,9 @@ void ConsoleReport::PrintSummary(const node::RunReport& report) {
   PrintPending(report);
   PrintFailures(report);
   const node::RunTotals totals = report.Totals();
-  std::fprintf(out_, "\nFinished in %s (slowest slot took %s to boot, %d slots)\n",
+  std::fprintf(out_, "\nFinished in %s (slowest slot took %s to boot, %d slot%s)\n",
                FormatDuration(report.wall_time).c_str(), FormatDuration(report.slowest_boot).c_str(),
-               report.slots);
+               report.slots, report.slots == 1 ? "" : "s");
   const char* color = totals.failures || totals.errors_outside ? kRed : totals.pending ? kYellow : kGreen;
   std::fprintf(out_, "%s\n", Paint(TotalsLine(totals), color).c_str());
   if (report.not_run > 0) {

@@ -121,3 +121,26 @@ TEST_CASE("a project run without Bundler: --no-bundler and SPECSWARM_NO_BUNDLER"
   project.Specswarm("--slots 1", &env, nullptr, {{"SPECSWARM_NO_BUNDLER", "1"}});
   CHECK(env == Counts{1, 0, 0, 0, 0});
 }
+
+TEST_CASE("errors in before(:suite) and after(:suite) read and count as under rspec") {
+  Project project("suite_hooks");
+  for (const char* hook : {"FAIL_BEFORE_SUITE", "FAIL_AFTER_SUITE"}) {
+    const std::map<std::string, std::string> env = {{hook, "1"}};
+    const Counts serial = project.SerialRspec("", env);
+    const std::string isolation = GENERATE(std::string("reset"), std::string("fork"));
+    Counts swarm;
+    auto run = project.Specswarm("--slots 1 --isolation " + isolation, &swarm, nullptr, env);
+    INFO(hook << "\n" << run.out << run.err);
+    if (isolation == "fork") {
+      // Fork isolation runs the suite hooks around every file: one error per file.
+      CHECK(swarm == Counts{serial.examples, 0, 0, 3, 1});
+    } else if (std::string(hook) == "FAIL_BEFORE_SUITE") {
+      CHECK(swarm == serial);  // no example runs, one error
+      CHECK_THAT(run.out, Catch::Contains("An error occurred in a `before(:suite)` hook."));
+    } else {
+      CHECK(swarm == serial);  // every example runs, one error at the end
+      CHECK_THAT(run.out, Catch::Contains("An error occurred in an `after(:suite)` hook."));
+    }
+    CHECK_THAT(run.out, Catch::Contains("broke on purpose"));
+  }
+}
