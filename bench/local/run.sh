@@ -23,7 +23,7 @@ if [[ ! -x "$SPECSWARM" ]]; then
   cmake -S "$root" -B "$root/build-bench" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$root/build-bench" -j2 --target specswarm >/dev/null
 fi
-# The binary finds its Ruby worker (src/exec/ruby/specswarm_worker.rb) in the source tree at every
+# The binary finds its Ruby worker (src/exec/ruby/bin/specswarm_worker.rb) in the source tree at every
 # run, so an edit to the shared working tree would change the engine in the middle of a bench.
 # Pin a copy for the whole bench (unless SPECSWARM_RUBY_DIR is set) and report its version.
 if [[ -z "${SPECSWARM_RUBY_DIR:-}" ]]; then
@@ -31,8 +31,8 @@ if [[ -z "${SPECSWARM_RUBY_DIR:-}" ]]; then
   export SPECSWARM_RUBY_DIR="$out/ruby"
 fi
 worker_version() {
-  local blob; blob=$(git -C "$root" hash-object "$SPECSWARM_RUBY_DIR/specswarm_worker.rb")
-  local at; at=$(git -C "$root" log -1 --format=%h --find-object="$blob" -- src/exec/ruby/specswarm_worker.rb 2>/dev/null)
+  local blob; blob=$(git -C "$root" hash-object "$SPECSWARM_RUBY_DIR/bin/specswarm_worker.rb")
+  local at; at=$(git -C "$root" log -1 --format=%h --find-object="$blob" -- src/exec/ruby/bin/specswarm_worker.rb 2>/dev/null)
   if [[ -n "$at" ]]; then echo "worker ${blob:0:7} (as in commit $at)"; else echo "worker ${blob:0:7} (uncommitted)"; fi
 }
 bin_time=$(date -u -r "$SPECSWARM" '+%H:%M UTC')
