@@ -38,7 +38,7 @@ parallel_rspec_run() {
   local exe=rspec; [[ $name == rspec-core ]] && { exe=ruby; opts="-I lib exe/rspec"; }
   local s; s=$(date +%s.%N)
   (cd "$D/$name" && PARALLEL_TESTS_EXECUTABLE=$exe netless "${PT_TIMEOUT:-600}" parallel_rspec -n 2 "$@" -o "$opts" spec) \
-    </dev/null >"$out/$name-pt-$*.log" 2>&1
+    </dev/null >"$out/$name-pt-$(echo "$*" | tr -c 'a-z0-9\n' '_' | cut -c1-40).log" 2>&1
   local rc=$?
   echo "$(seconds "$s") $rc"
 }

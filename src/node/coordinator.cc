@@ -33,13 +33,16 @@ std::string Seconds(double s) {
   return text;
 }
 
+// "killed by signal 11 (Segmentation fault)", "exited with status 3".
+std::string DescribeExit(const exec::ChildExitedEvent& exited) {
+  if (exited.signal) return "killed by signal " + std::to_string(*exited.signal) + " (" + strsignal(*exited.signal) + ")";
+  return "exited with status " + std::to_string(exited.exit_code.value_or(-1));
+}
+
 std::string DescribeChildExit(const exec::ChildExitedEvent& exited) {
-  if (exited.signal) {
-    return "the process running it was killed by signal " + std::to_string(*exited.signal) + " (" +
-           strsignal(*exited.signal) + ")";
-  }
-  return "the process running it exited with status " + std::to_string(exited.exit_code.value_or(-1)) +
-         " before RSpec finished (exit!, exit or abort outside of an example?)";
+  std::string text = "the process running it " + std::string(exited.signal ? "was " : "") + DescribeExit(exited);
+  if (!exited.signal) text += " before RSpec finished (exit!, exit or abort outside of an example?)";
+  return text;
 }
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -221,7 +224,8 @@ void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& ex
   }
   switch (slot.state) {
     case SlotState::kBusy:
-      if (slot.unit_child == exited.pid) {
+      // A unit timed out before its child said it started: the child killed was its.
+      if (slot.unit_child == exited.pid || (slot.timed_out && slot.unit_child == 0)) {
         slot.current.output = exited.output;
         slot.current.signal = exited.signal;
         slot.current.exit_code = exited.exit_code.value_or(-1);
@@ -236,10 +240,13 @@ void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& ex
       if (exited.pid == slot.finished_child) return;  // ended after its last unit finished
       break;  // an idle child died before it took this unit; the next child will take it
     case SlotState::kClosing:
+      // Its worker would fork a fresh child to finish the run again: there is nothing to finish.
       AddRunLevelError(slot, std::move(slot.loose_messages), 1,
-                       "the process running after(:suite) hooks on slot " + std::to_string(slot.number) +
-                           " ended abnormally (" + DescribeChildExit(exited).substr(24) + ")");
+                       "the process running after(:suite) hooks on slot " + std::to_string(slot.number) + " " +
+                           DescribeExit(exited));
       slot.loose_messages.clear();
+      slot.worker->Stop();
+      slot.state = SlotState::kDead;
       return;
     case SlotState::kPersisting:
       observer_->OnNotice("example statuses not written: the process writing them died");
