@@ -57,7 +57,9 @@ bench_suite() {
   if [[ $name == rubocop ]]; then
     # parallel_tests' best case: a runtime log recorded by a run of its own.
     rm -f "$D/$name/tmp/parallel_runtime_rspec.log"
+    mkdir -p "$D/$name/tmp"
     parallel_rspec_run "$name" "$rargs --format progress --format ParallelTests::RSpec::RuntimeLogger --out tmp/parallel_runtime_rspec.log" >/dev/null
+    [[ -s "$D/$name/tmp/parallel_runtime_rspec.log" ]] || { echo "bench/realworld: parallel_tests recorded no runtime log" >&2; return 1; }
   fi
   for ((i = 1; i <= reps; i++)); do
     local line; line=$(bash "$shared/realworld/check.sh" "$name" --slots 2 2>&1 | tee -a "$out/$name-check.log" | head -1)
