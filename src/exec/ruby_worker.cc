@@ -69,10 +69,10 @@ bool WriteFile(const char* path, const char* text) {
   return ok;
 }
 
-// In a forked child (async-signal-safe calls only): a mount namespace of its own, where
-// `source` is bind-mounted over `target`. As root directly; otherwise inside a user namespace
-// that maps the user to itself, so the specs still run as the same uid and gid.
-bool MountPrivately(const char* source, const char* target, uid_t uid, gid_t gid) {
+// In a forked child (async-signal-safe calls only): a mount namespace of its own, as root
+// directly, otherwise inside a user namespace that maps the user to itself (the specs still
+// run as the same uid and gid).
+bool EnterPrivateMountNamespace(uid_t uid, gid_t gid) {
   if (unshare(CLONE_NEWNS) != 0) {
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return false;
     char map[64];
@@ -82,8 +82,27 @@ bool MountPrivately(const char* source, const char* target, uid_t uid, gid_t gid
     snprintf(map, sizeof map, "%u %u 1", static_cast<unsigned>(gid), static_cast<unsigned>(gid));
     if (!WriteFile("/proc/self/gid_map", map)) return false;
   }
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
-  return mount(source, target, nullptr, MS_BIND, nullptr) == 0;
+  return mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+}
+
+bool MountPrivately(const char* source, const char* target, uid_t uid, gid_t gid) {
+  return EnterPrivateMountNamespace(uid, gid) && mount(source, target, nullptr, MS_BIND, nullptr) == 0;
+}
+
+// `target` becomes an overlay: what it held when the slot started shows through, and what the
+// slot writes (or deletes) lands in `layers`/upper, never in the project's directory. Where
+// overlayfs is not allowed, the slot gets an empty directory of its own instead.
+bool MountPrivateTmp(const char* layers, const char* target, uid_t uid, gid_t gid) {
+  if (!EnterPrivateMountNamespace(uid, gid)) return false;
+  char upper[4096], work[4096], empty[4096], options[12800];
+  snprintf(upper, sizeof upper, "%s/upper", layers);
+  snprintf(work, sizeof work, "%s/work", layers);
+  snprintf(empty, sizeof empty, "%s/empty", layers);
+  snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s", target, upper, work);
+  if (mount("overlay", target, "overlay", 0, options) == 0) return true;
+  strncat(options, ",userxattr", sizeof options - strlen(options) - 1);
+  if (mount("overlay", target, "overlay", 0, options) == 0) return true;
+  return mount(empty, target, nullptr, MS_BIND, nullptr) == 0;
 }
 
 }  // namespace
@@ -156,6 +175,7 @@ Status RubyWorker::Start() {
     private_tmp = config_.scratch_dir + "/tmp-" + std::to_string(slot_);
     project_tmp = config_.project_dir + "/tmp";
     mkdir(private_tmp.c_str(), 0700);
+    for (const char* layer : {"/upper", "/work", "/empty"}) mkdir((private_tmp + layer).c_str(), 0700);
     mkdir(project_tmp.c_str(), 0755);  // the mount point; most projects have one already
   }
   const uid_t uid = getuid();
@@ -170,7 +190,7 @@ Status RubyWorker::Start() {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(125);
     ResetSignalsInChild();
-    if (!private_tmp.empty() && !MountPrivately(private_tmp.c_str(), project_tmp.c_str(), uid, gid)) {
+    if (!private_tmp.empty() && !MountPrivateTmp(private_tmp.c_str(), project_tmp.c_str(), uid, gid)) {
       dprintf(log_fd, "specswarm: slot %d shares the project's tmp/ (no private mount namespace)\n", slot_);
     }
     if (!stdin_open) {

@@ -43,10 +43,11 @@ struct WorkerConfig {
   bool bundler = true;                   // require bundler/setup when there is a Gemfile
   std::string scratch_dir;               // private directory for logs and captured output
   bool first_is_1 = false;               // TEST_ENV_NUMBER "1" for slot 1 instead of ""
-  // Slots after the first see a tmp/ of their own (scratch_dir/tmp-N mounted over the
-  // project's tmp/ in a private mount namespace), as they get a database of their own: specs
-  // that write fixed paths under tmp/ (aruba, caches, uploads) do not collide. Slot 1 keeps
-  // the project's tmp/, as TEST_ENV_NUMBER="" keeps the project's database.
+  // Slots after the first see a tmp/ of their own, as they get a database of their own: in a
+  // private mount namespace an overlay shows the project's tmp/ as it was and keeps what the
+  // slot writes in scratch_dir/tmp-N, so specs that write fixed paths under tmp/ (aruba,
+  // caches, uploads) do not collide. Slot 1 keeps the project's tmp/, as TEST_ENV_NUMBER=""
+  // keeps the project's database.
   bool private_tmp = false;
 };
 

@@ -102,10 +102,13 @@ TEST_CASE("the example status file is written once, merged from every slot, as r
 
 TEST_CASE("slots after the first get a tmp/ of their own; --shared-tmp shows why") {
   Project project("private_tmp");
+  testing::WriteFile(std::filesystem::path(project.dir()) / "tmp/before_the_run.txt", "kept\n");
   Counts swarm;
   auto run = project.Specswarm("--slots 2", &swarm);
   INFO(run.out << run.err);
-  CHECK(swarm == Counts{2, 0, 0, 0, 0});
+  CHECK(swarm == Counts{4, 0, 0, 0, 0});
+  // What tmp/ held shows through; only slot 1's writes reach the project's tmp/.
+  CHECK(testing::ReadFile(project.dir() + "/tmp/before_the_run.txt") == "kept\n");
   // The same two files on one shared tmp/ overwrite each other's file.
   Counts shared;
   project.Specswarm("--slots 2 --shared-tmp", &shared);
