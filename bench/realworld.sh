@@ -66,8 +66,10 @@ bench_suite() {
     [[ -s "$D/$name/tmp/parallel_runtime_rspec.log" ]] || { echo "bench/realworld: no runtime log for parallel_tests" >&2; return 1; }
   fi
   for ((i = 1; i <= reps; i++)); do
-    local line; line=$(bash "$shared/realworld/check.sh" "$name" --slots 2 2>&1 | tee -a "$out/$name-check.log")
-    checks+=("$(echo "$line" | head -1) check.sh: $([[ ${PIPESTATUS[0]} == 0 ]] && echo pass || echo FAIL)")
+    local line verdict=pass
+    line=$(bash "$shared/realworld/check.sh" "$name" --slots 2 2>&1) || verdict=FAIL
+    echo "$line" >> "$out/$name-check.log"
+    checks+=("$(echo "$line" | head -1) check.sh: $verdict")
     ss+=("$(echo "$line" | sed -n 's/.*exit [0-9]*, \([0-9.]*\)s;.*/\1/p')")
     by_size+=("$(PT_TIMEOUT=$pt_timeout parallel_rspec_run "$name" "$rargs" | tr ' ' '/')")
     if [[ $name == rubocop ]]; then
