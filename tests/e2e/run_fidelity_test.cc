@@ -150,3 +150,15 @@ TEST_CASE("errors in before(:suite) and after(:suite) read and count as under rs
     CHECK_THAT(run.out, Catch::Contains("broke on purpose"));
   }
 }
+
+TEST_CASE("a filter that matches nothing reads as rspec says it") {
+  Project project("rspec_world");
+  auto serial = testing::RunCommand("rspec spec/alpha_spec.rb --tag no_such_tag", project.dir());
+  REQUIRE_THAT(serial.out, Catch::Contains("All examples were filtered out"));
+  Counts swarm;
+  auto run = project.Specswarm("--slots 2 spec/alpha_spec.rb -- --tag no_such_tag", &swarm);
+  INFO(run.out << run.err);
+  CHECK(swarm == Counts{0, 0, 0, 0, 0});
+  CHECK_THAT(run.out, Catch::Contains("Run options: include {:no_such_tag=>true}"));
+  CHECK_THAT(run.out, Catch::Contains("All examples were filtered out"));
+}

@@ -35,7 +35,10 @@
 
     # No constants here: a constant defined in this block would land on Object.
     def max_output = 64 * 1024
-    def escapes = @escapes ||= { '"' => '\"', "\\" => "\\\\", "\n" => "\\n", "\r" => "\\r", "\t" => "\\t" }
+    def escapes
+      @escapes ||= (0..31).to_h { |c| [c.chr, format("\\u%04x", c)] }
+                          .merge('"' => '\"', "\\" => "\\\\", "\n" => "\\n", "\r" => "\\r", "\t" => "\\t")
+    end
 
     def setup(env)
       @events = IO.new(Integer(env.delete("SPECSWARM_RESULT_FD")), "w")
@@ -65,14 +68,15 @@
       when true, false, Integer then value.to_s
       when Float then value.finite? ? value.to_s : "null"
       when Array then "[#{value.map { |v| encode(v) }.join(',')}]"
-      when Hash then "{#{value.map { |k, v| "#{encode(k.to_s)}:#{encode(v)}" }.join(',')}}"
+      when Hash then "{#{value.map { |k, v| "#{k.is_a?(Symbol) ? "\"#{k}\"" : encode(k.to_s)}:#{encode(v)}" }.join(',')}}"
       else encode_string(value.to_s)
       end
     end
 
     def encode_string(text)
       text = utf8(text)
-      "\"#{text.gsub(/["\\\x00-\x1f]/) { |c| escapes[c] || format('\\u%04x', c.ord) }}\""
+      text = text.gsub(/["\\\x00-\x1f]/, escapes) if text.match?(/["\\\x00-\x1f]/)
+      "\"#{text}\""
     end
 
     def utf8(text)
@@ -137,6 +141,8 @@
       @world.announce_filters
       @boot_messages = @sink
       warm_up if @mode == "fork"
+      # Children start from a swept heap instead of each collecting the load's garbage.
+      GC.start
       now - started
     end
 
@@ -203,7 +209,6 @@
         Rails.application.eager_load!
         ActiveRecord::Base.connection_handler.clear_all_connections! if defined?(ActiveRecord::Base)
       end
-      GC.start
     rescue StandardError, NotImplementedError, LoadError => e
       warn "specswarm: warm-up skipped (#{e.class}: #{e.message})"
     end
