@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/child_process.h"
 #include "sync/git.h"
 #include "sync/tree_rules.h"
 
@@ -96,20 +98,13 @@ std::string ReadFile(const std::string& path) {
 // Runs `command` with /bin/sh in `dir`; returns exit status (or 128+signal) and the output tail.
 Status RunShell(const std::string& command, const std::string& dir, const std::vector<std::string>& extra_env,
                 int* exit_code, std::string* output) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    const std::string_view entry(*e);
-    bool overridden = false;
-    for (const std::string& x : extra_env) {
-      const size_t eq = x.find('=');
-      if (entry.substr(0, eq + 1) == std::string_view(x).substr(0, eq + 1)) overridden = true;
-    }
-    if (!overridden) env_strings.emplace_back(entry);
+  std::map<std::string, std::string> overrides;
+  for (const std::string& x : extra_env) {
+    const size_t eq = x.find('=');
+    overrides[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
   }
-  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  std::vector<std::string> env_strings = EnvironmentWith(overrides);
+  std::vector<char*> envp = CStrings(env_strings);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Status::Error(std::string("cannot create a pipe: ") + std::strerror(errno));
@@ -117,6 +112,7 @@ Status RunShell(const std::string& command, const std::string& dir, const std::v
   if (pid < 0) return Status::Error(std::string("cannot fork: ") + std::strerror(errno));
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
+    ResetSignalsInChild();
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     const int devnull = ::open("/dev/null", O_RDONLY);
@@ -147,7 +143,7 @@ Status RunShell(const std::string& command, const std::string& dir, const std::v
 
 }  // namespace
 
-std::string TestEnvNumber(int slot) { return slot <= 1 ? std::string() : std::to_string(slot); }
+std::string TestEnvNumber(int slot) { return specswarm::TestEnvNumber(slot); }
 
 Result<SetupConfig> ParseSetupConfig(const std::string& text, const std::set<std::string>& other_top_level_keys,
                                      const std::string& file_name) {
