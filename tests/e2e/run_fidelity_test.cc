@@ -106,6 +106,11 @@ TEST_CASE("slots after the first get a tmp/ of their own; --shared-tmp shows why
   Counts swarm;
   auto run = project.Specswarm("--slots 2", &swarm);
   INFO(run.out << run.err);
+  if (run.err.find("every slot shares the project's tmp/") != std::string::npos) {
+    // A chroot or a container without mount rights: the run said so, and there is nothing to test.
+    WARN("private tmp/ not testable here: " << run.err);
+    return;
+  }
   CHECK(swarm == Counts{4, 0, 0, 0, 0});
   // What tmp/ held shows through; only slot 1's writes reach the project's tmp/.
   CHECK(testing::ReadFile(project.dir() + "/tmp/before_the_run.txt") == "kept\n");
