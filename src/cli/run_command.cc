@@ -130,6 +130,7 @@ std::string Hostname() {
 int RunSpecs(const RunOptions& options) {
   const std::string project = fs::current_path().string();
   if (Status s = node::CheckRubyProject(project); !s.ok()) return Fail(s.message());
+  std::string tmp_note;  // said in the header, not as an error: the run goes on without it
   const char* ruby_env = std::getenv("SPECSWARM_RUBY");
   const std::string ruby = ruby_env && *ruby_env ? ruby_env : "ruby";
   if (!OnPath(ruby)) {
@@ -184,7 +185,7 @@ int RunSpecs(const RunOptions& options) {
   if (used_slots > 1 && !options.shared_tmp && !EnvFlag("SPECSWARM_SHARED_TMP")) {
     Status tmp = exec::CheckPrivateTmp(scratch.string());
     coordinator.worker.private_tmp = tmp.ok();
-    if (!tmp.ok()) std::fprintf(stderr, "specswarm: every slot shares the project's tmp/: %s\n", tmp.message().c_str());
+    if (!tmp.ok()) tmp_note = "every slot shares the project's tmp/: " + tmp.message();
   }
   coordinator.worker.bundler = !options.no_bundler && !EnvFlag("SPECSWARM_NO_BUNDLER");
   if (!options.no_preload) {
@@ -200,6 +201,7 @@ int RunSpecs(const RunOptions& options) {
   if (auto snapshot = sync::TakeSnapshot(project); snapshot.ok()) {
     std::printf("Snapshot %s%s\n", snapshot->commit.c_str(), snapshot->clean ? " (HEAD)" : " (HEAD + working tree changes)");
   }
+  if (!tmp_note.empty()) std::printf("Note: %s\n", tmp_note.c_str());
   std::fflush(stdout);
 
   ConsoleReport console(stdout,

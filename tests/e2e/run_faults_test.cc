@@ -7,7 +7,7 @@
 using namespace specswarm;
 using namespace specswarm::e2e;
 
-TEST_CASE("files that fail to load are errors outside of examples; the others still run") {
+TEST_CASE("files that fail to load are errors outside of examples, and the others still run") {
   Project project("load_error");
   const Counts healthy = project.SerialRspec("spec/good_spec.rb");
   Counts swarm;
@@ -18,7 +18,7 @@ TEST_CASE("files that fail to load are errors outside of examples; the others st
   CHECK_THAT(run.out, Catch::Contains("2 examples, 1 failure, 2 errors occurred outside of examples"));
 }
 
-TEST_CASE("a child that segfaults or calls exit! becomes an error for its file; the slot carries on") {
+TEST_CASE("a child that segfaults or calls exit! becomes an error for its file, and the slot carries on") {
   Project project("crash");
   const Counts healthy = project.SerialRspec("spec/good_spec.rb");
   const std::string isolation = GENERATE(std::string("fork"), std::string("reset"));
@@ -35,7 +35,7 @@ TEST_CASE("a child that segfaults or calls exit! becomes an error for its file; 
   CHECK_THAT(run.out, Catch::Contains("leaving now"));
 }
 
-TEST_CASE("a file that hangs is killed at the timeout and reported; the rest of the suite runs") {
+TEST_CASE("a file that hangs is killed at the timeout and reported, and the rest of the suite runs") {
   Project project("hang");
   const std::string isolation = GENERATE(std::string("fork"), std::string("reset"));
   Counts swarm;

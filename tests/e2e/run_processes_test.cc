@@ -48,7 +48,7 @@ TEST_CASE("a unit killed by the timeout takes the processes it started with it")
   CHECK_FALSE(Alive(pid_file));
 }
 
-TEST_CASE("a worker killed mid-unit costs that unit; a new worker runs the rest") {
+TEST_CASE("a worker killed mid-unit costs that unit, and a new worker runs the rest") {
   Project project("processes");
   const std::string isolation = GENERATE(std::string("reset"), std::string("fork"));
   Counts swarm;
