@@ -183,7 +183,7 @@ int RunSpecs(const RunOptions& options) {
   coordinator.worker.first_is_1 = options.first_is_1;
   coordinator.worker.targets_file = targets_file;
   if (used_slots > 1 && !options.shared_tmp && !EnvFlag("SPECSWARM_SHARED_TMP")) {
-    Status tmp = exec::CheckPrivateTmp(scratch.string());
+    Status tmp = exec::CheckPrivateTmp();
     coordinator.worker.private_tmp = tmp.ok();
     if (!tmp.ok()) tmp_note = "every slot shares the project's tmp/: " + tmp.message();
   }

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "base/child_process.h"
 #include "base/status.h"
 #include "exec/worker_event.h"
 
@@ -53,10 +54,10 @@ struct WorkerConfig {
 
 // Whether this process may give a child a private mount namespace (as root, or through an
 // unprivileged user namespace); the error says why not.
-Status CheckPrivateTmp(const std::string& scratch_dir);
+Status CheckPrivateTmp();
 
-// The TEST_ENV_NUMBER parallel_tests gives slot `slot` (1-based): "", "2", "3", ...
-std::string TestEnvNumber(int slot, bool first_is_1);
+// parallel_tests' TEST_ENV_NUMBER, defined once in base/child_process.h.
+using specswarm::TestEnvNumber;
 
 class RubyWorker {
  public:

@@ -18,7 +18,6 @@
 #include "sync/git.h"
 #include "sync/tree_rules.h"
 
-extern char** environ;
 
 namespace specswarm::sync {
 namespace fs = std::filesystem;
@@ -142,8 +141,6 @@ Status RunShell(const std::string& command, const std::string& dir, const std::v
 }
 
 }  // namespace
-
-std::string TestEnvNumber(int slot) { return specswarm::TestEnvNumber(slot); }
 
 Result<SetupConfig> ParseSetupConfig(const std::string& text, const std::set<std::string>& other_top_level_keys,
                                      const std::string& file_name) {

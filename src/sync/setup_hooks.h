@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/child_process.h"  // TestEnvNumber, as the hooks see it
 #include "base/status.h"
 #include "sync/work_dir.h"
 
@@ -75,8 +76,5 @@ class SetupHooks {
   SetupConfig config_;
   std::string stamp_dir_;
 };
-
-// TEST_ENV_NUMBER for a 1-based slot, the parallel_tests convention: "" then "2", "3", ...
-std::string TestEnvNumber(int slot);
 
 }  // namespace specswarm::sync

@@ -109,6 +109,13 @@
       end
     end
 
+    # Yields each unit command until the input ends; a persist command is answered on the way.
+    def each_unit_command
+      while (command = next_command)
+        command[:persist] ? persist(command[:persist]) : yield(command)
+      end
+    end
+
     def list(field) = field.to_s.empty? ? [] : field.split("\x1f")
 
     def now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -251,11 +258,7 @@
       errors_before = errors_outside
       run_suite do
         before_suite_errors = errors_outside - errors_before
-        while (command = next_command)
-          if command[:persist]
-            persist(command[:persist])
-            next
-          end
+        each_unit_command do |command|
           run_unit(command, buffered, before_suite_errors)
           emit_finished(command[:unit], @unit_errors)
           buffered = []
@@ -273,13 +276,7 @@
 
     # fork: a fresh child for every unit, suite hooks around it.
     def serve_forking
-      while (command = next_command)
-        if command[:persist]
-          persist(command[:persist])
-          next
-        end
-        run_child { |done| forked_child(command, done) }
-      end
+      each_unit_command { |command| run_child { |done| forked_child(command, done) } }
       exit!(0)
     end
 
