@@ -20,5 +20,7 @@ using CommandAction = std::function<int()>;
 void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string> rspec_args);
 void AddSnapshotCommand(CLI::App& app, CommandAction* chosen);
 void AddDiscoverCommand(CLI::App& app, CommandAction* chosen);
+void AddJoinCommand(CLI::App& app, CommandAction* chosen);
+void AddStatusCommand(CLI::App& app, CommandAction* chosen);
 
 }  // namespace specswarm::cli

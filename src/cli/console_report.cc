@@ -29,6 +29,11 @@ int Depth(const std::string& id) {
   return colons;
 }
 
+// "slot 2" on this machine, "build-07 slot 2" on a peer.
+std::string Where(const std::string& host, int slot) {
+  return (host.empty() ? "" : host + " ") + "slot " + std::to_string(slot);
+}
+
 }  // namespace
 
 std::string FormatDuration(double seconds) {
@@ -124,7 +129,7 @@ void ConsoleReport::PrintOutline(const exec::UnitResult& unit) {
     }
   }
   if (unit.outcome != exec::UnitOutcome::kCompleted) {
-    text += Paint(unit.file + " did not finish on slot " + std::to_string(unit.slot) + ": " + unit.problem, kRed) + "\n";
+    text += Paint(unit.file + " did not finish on " + Where(unit.host, unit.slot) + ": " + unit.problem, kRed) + "\n";
   }
   std::fputs(text.c_str(), out_);
   std::fflush(out_);
@@ -157,8 +162,8 @@ void ConsoleReport::PrintErrorsOutside(const node::RunReport& report) {
     if (unit->outcome != exec::UnitOutcome::kCompleted) {
       std::string where = unit->file;
       for (const auto& id : unit->ids) where += " " + id;
-      std::fprintf(out_, "\n%s\n", Paint("An error occurred while running " + where + " on slot " +
-                                             std::to_string(unit->slot) + ":", kRed).c_str());
+      std::fprintf(out_, "\n%s\n", Paint("An error occurred while running " + where + " on " +
+                                             Where(unit->host, unit->slot) + ":", kRed).c_str());
       std::fprintf(out_, "%s\n", Paint("  " + unit->problem, kRed).c_str());
       if (!unit->output.empty()) {
         std::fprintf(out_, "  Its output:\n");
@@ -199,7 +204,7 @@ void ConsoleReport::PrintFailures(const node::RunReport& report) {
     PrintBlock(e->block, ++number, kRed);
     const std::string env = exec::TestEnvNumber(e->slot, first_is_1_);
     std::string indent(4 + std::to_string(number).size(), ' ');
-    std::fprintf(out_, "%s\n", Paint(indent + "# ran on slot " + std::to_string(e->slot) +
+    std::fprintf(out_, "%s\n", Paint(indent + "# ran on " + Where(e->host, e->slot) +
                                          " (TEST_ENV_NUMBER=\"" + env + "\")", kCyan).c_str());
   }
 }

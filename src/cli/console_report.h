@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "node/coordinator.h"
+#include "node/scheduler.h"
 #include "node/run_report.h"
 
 namespace specswarm::cli {

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   AddRunCommand(app, &chosen, rspec_args);
   AddSnapshotCommand(app, &chosen);
   AddDiscoverCommand(app, &chosen);
+  AddJoinCommand(app, &chosen);
+  AddStatusCommand(app, &chosen);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,7 @@
 #include "cli/report_files.h"
 
+#include "base/atomic_file.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -76,7 +78,8 @@ std::string JunitXml(const node::RunReport& report, const std::string& hostname)
         cases += "      <failure type=\"" + XmlEscape(type) + "\" message=\"" + XmlEscape(message) +
                  "\">" + XmlEscape(Join(e.block)) + "</failure>\n";
       }
-      cases += "      <system-out>slot " + std::to_string(e.slot) + "</system-out>\n    </testcase>\n";
+      cases += "      <system-out>" + XmlEscape(e.host.empty() ? "" : e.host + " ") + "slot " + std::to_string(e.slot) +
+               "</system-out>\n    </testcase>\n";
     }
     if (unit.errors_outside_examples > 0) {
       std::string detail = Join(unit.messages);
@@ -98,7 +101,7 @@ std::string JunitXml(const node::RunReport& report, const std::string& hostname)
          "\">\n" + cases + "  </testsuite>\n</testsuites>\n";
 }
 
-std::string RspecJson(const node::RunReport& report) {
+std::string RspecJson(const node::RunReport& report, const std::string& hostname) {
   using nlohmann::json;
   json examples = json::array();
   json messages = json::array();
@@ -114,7 +117,8 @@ std::string RspecJson(const node::RunReport& report) {
                 {"line_number", e.line_number},
                 {"run_time", e.run_time},
                 {"pending_message", e.pending_message ? json(*e.pending_message) : json(nullptr)},
-                {"slot", e.slot}};
+                {"slot", e.slot},
+                {"host", e.host.empty() ? hostname : e.host}};
       if (e.exception) {
         j["exception"] = {{"class", e.exception->class_name},
                           {"message", e.exception->message},
@@ -138,25 +142,7 @@ std::string RspecJson(const node::RunReport& report) {
 }
 
 Status WriteReportFile(const std::string& path, const std::string& content) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  const std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.flush()) {
-      fs::remove(temp, ec);
-      return Status::Error("cannot write " + path + ": check the folder exists and is writable");
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    return Status::Error("cannot write " + path + ": " + ec.message());
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, content);
 }
 
 }  // namespace specswarm::cli

@@ -14,7 +14,8 @@
 namespace specswarm::cli {
 
 std::string JunitXml(const node::RunReport& report, const std::string& hostname);
-std::string RspecJson(const node::RunReport& report);
+// Every example carries "slot" and "host" (the node that ran it; `hostname` for this machine's).
+std::string RspecJson(const node::RunReport& report, const std::string& hostname = "");
 
 // Writes `content` to `path` through a temporary file, so a reader never sees half a report.
 Status WriteReportFile(const std::string& path, const std::string& content);

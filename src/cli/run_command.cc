@@ -21,10 +21,12 @@
 #include "cli/version.h"
 #include "exec/process_sweep.h"
 #include "exec/shim_path.h"
-#include "node/coordinator.h"
+#include "node/state_dir.h"
+#include "node/swarm_run.h"
 #include "node/spec_files.h"
 #include "node/spec_plan.h"
 #include "node/timing_history.h"
+#include "discovery/seed_list.h"
 #include "sync/snapshot.h"
 
 namespace specswarm::cli {
@@ -34,7 +36,7 @@ namespace fs = std::filesystem;
 
 struct RunOptions {
   std::vector<std::string> paths;
-  int slots = 0;
+  int slots = -1;
   std::string format = "progress";
   std::string junit;
   std::string json;
@@ -48,6 +50,11 @@ struct RunOptions {
   bool no_preload = false;
   std::string color = "auto";
   std::vector<std::string> rspec_args;
+  // The swarm.
+  bool local = false;
+  std::vector<std::string> peers;
+  double wait = 10;
+  bool no_mdns = false;
 };
 
 constexpr const char* kHistoryPath = ".specswarm/timings";
@@ -127,6 +134,20 @@ std::string Hostname() {
   return name;
 }
 
+// One line per peer seen: used (host, slots, files) or not, and why.
+void PrintPeers(const std::vector<node::PeerSummary>& peers) {
+  if (peers.empty()) return;
+  std::printf("\nPeers:\n");
+  for (const auto& p : peers) {
+    if (p.files > 0 || p.state == "done") {
+      std::printf("  %s (%s): %d slot%s, %d file%s\n", p.host.c_str(), p.endpoint.c_str(), p.slots, p.slots == 1 ? "" : "s",
+                  p.files, p.files == 1 ? "" : "s");
+    } else {
+      std::printf("  %s (%s): not used: %s\n", p.host.c_str(), p.endpoint.c_str(), p.why.empty() ? p.state.c_str() : p.why.c_str());
+    }
+  }
+}
+
 int RunSpecs(const RunOptions& options) {
   const std::string project = fs::current_path().string();
   if (Status s = node::CheckRubyProject(project); !s.ok()) return Fail(s.message());
@@ -143,10 +164,19 @@ int RunSpecs(const RunOptions& options) {
   auto history = LoadHistory();
   if (!history.ok()) return Fail(history.status().message());
 
-  const int slots = options.slots > 0 ? options.slots
-                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto units = node::PlanUnits(*files, *history, node::PlanOptions{slots});
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int slots = options.slots >= 0 ? options.slots : cores;
+  // Split long files for the capacity we can count on now: the local slots (or one peer's).
+  auto units = node::PlanUnits(*files, *history, node::PlanOptions{std::max(slots, 1)});
   const int used_slots = std::min<int>(slots, static_cast<int>(units.size()));
+
+  std::vector<discovery::Seed> seeds;
+  for (const std::string& text : options.peers) {
+    auto seed = discovery::ParseSeed(text);
+    if (!seed.ok()) return Fail(seed.status().message());
+    seeds.push_back(*seed);
+  }
+  if (options.local && slots == 0) return Fail("--local with --slots 0 leaves nothing to run on: drop one of them");
 
   std::error_code ec;
   // A fresh private directory (mode 0700) every run: never one that already exists.
@@ -157,49 +187,89 @@ int RunSpecs(const RunOptions& options) {
   }
   const fs::path scratch = scratch_template;
   // Every process the workers start sees the run's targets as `rspec` would see its arguments.
-  const std::string targets_file = (scratch / "targets").string();
-  {
-    std::ofstream targets(targets_file, std::ios::trunc);
-    for (const auto& file : *files) {
-      if (file.targets.empty()) targets << file.path << "\n";
-      for (const auto& target : file.targets) targets << target << "\n";
-    }
-    if (!targets) return Fail("cannot write " + targets_file);
+  std::vector<std::string> targets;
+  for (const auto& file : *files) {
+    if (file.targets.empty()) targets.push_back(file.path);
+    for (const auto& target : file.targets) targets.push_back(target);
   }
+  const std::string targets_file = (scratch / "targets").string();
+  if (Status s = node::WriteTargetsFile(targets_file, targets); !s.ok()) return Fail(s.message());
 
-  node::CoordinatorOptions coordinator;
-  coordinator.slots = used_slots;
-  coordinator.unit_timeout = options.timeout;
-  coordinator.boot_timeout = options.boot_timeout;
-  coordinator.fail_fast = std::any_of(options.rspec_args.begin(), options.rspec_args.end(), [](const std::string& a) {
+  node::SwarmRunOptions run;
+  run.local.slots = used_slots;
+  run.local.unit_timeout = options.timeout;
+  run.local.boot_timeout = options.boot_timeout;
+  run.fail_fast = std::any_of(options.rspec_args.begin(), options.rspec_args.end(), [](const std::string& a) {
     return a == "--fail-fast" || a.rfind("--fail-fast=", 0) == 0;
   });
-  coordinator.worker.project_dir = project;
-  coordinator.worker.shim = *shim;
-  coordinator.worker.ruby = ruby;
-  coordinator.worker.rspec_args = options.rspec_args;
-  coordinator.worker.isolation = options.isolation == "reset" ? exec::Isolation::kReset : exec::Isolation::kFork;
-  coordinator.worker.scratch_dir = scratch.string();
-  coordinator.worker.first_is_1 = options.first_is_1;
-  coordinator.worker.targets_file = targets_file;
-  if (used_slots > 1 && !options.shared_tmp && !EnvFlag("SPECSWARM_SHARED_TMP")) {
+  exec::WorkerConfig& worker = run.local.worker;
+  worker.project_dir = project;
+  worker.shim = *shim;
+  worker.ruby = ruby;
+  worker.rspec_args = options.rspec_args;
+  worker.isolation = options.isolation == "reset" ? exec::Isolation::kReset : exec::Isolation::kFork;
+  worker.scratch_dir = scratch.string();
+  worker.first_is_1 = options.first_is_1;
+  worker.targets_file = targets_file;
+  const bool shared_tmp = options.shared_tmp || EnvFlag("SPECSWARM_SHARED_TMP");
+  if (used_slots > 1 && !shared_tmp) {
     Status tmp = exec::CheckPrivateTmp();
-    coordinator.worker.private_tmp = tmp.ok();
+    worker.private_tmp = tmp.ok();
     if (!tmp.ok()) tmp_note = "every slot shares the project's tmp/: " + tmp.message();
   }
-  coordinator.worker.bundler = !options.no_bundler && !EnvFlag("SPECSWARM_NO_BUNDLER");
+  worker.bundler = !options.no_bundler && !EnvFlag("SPECSWARM_NO_BUNDLER");
   if (!options.no_preload) {
-    coordinator.worker.preload = options.preload;
-    if (options.preload.empty() && fs::exists("spec/rails_helper.rb")) {
-      coordinator.worker.preload.push_back("spec/rails_helper.rb");
-    }
+    worker.preload = options.preload;
+    if (options.preload.empty() && fs::exists("spec/rails_helper.rb")) worker.preload.push_back("spec/rails_helper.rb");
   }
 
-  std::printf("specswarm %s: %zu spec files as %zu units on %d local slots\n", std::string(kVersion).c_str(),
-              files->size(), units.size(), used_slots);
-  // Which tree this run tested, uncommitted changes included, so a result can be traced to code.
-  if (auto snapshot = sync::TakeSnapshot(project); snapshot.ok()) {
+  std::printf("specswarm %s: %zu spec files as %zu units on %d local slot%s\n", std::string(kVersion).c_str(),
+              files->size(), units.size(), used_slots, used_slots == 1 ? "" : "s");
+  // Which tree this run tested, uncommitted changes included, so a result can be traced to code
+  // and so peers can be sent exactly that tree.
+  auto snapshot = sync::TakeSnapshot(project);
+  if (snapshot.ok()) {
     std::printf("Snapshot %s%s\n", snapshot->commit.c_str(), snapshot->clean ? " (HEAD)" : " (HEAD + working tree changes)");
+  }
+  node::SwarmOptions& swarm = run.swarm;
+  swarm.enabled = !options.local;
+  if (swarm.enabled && !snapshot.ok()) {
+    swarm.enabled = false;
+    std::printf("Peers: none used: peers are sent a snapshot of a git repository (%s)\n", snapshot.status().message().c_str());
+    if (used_slots == 0) return Fail("--slots 0 runs on peers only, and peers need a git repository: " + snapshot.status().message());
+  }
+  if (swarm.enabled) {
+    swarm.seeds = seeds;
+    if (auto from_config = discovery::LoadConfigSeeds(discovery::DefaultConfigPath()); from_config.ok()) {
+      swarm.seeds.insert(swarm.seeds.end(), from_config->begin(), from_config->end());
+    }
+    swarm.mdns = !options.no_mdns && !EnvFlag("SPECSWARM_NO_MDNS");
+    swarm.self_id = node::ReadNodeId(node::StateDir());
+    swarm.wait_for_peer = options.wait;
+    swarm.repo_path = snapshot->workdir;
+    swarm.hello.node_id = swarm.self_id.empty() ? "run-" + node::RandomHexId() : swarm.self_id;
+    swarm.hello.host = Hostname();
+    swarm.hello.version = std::string(kVersion);
+    node::OfferMsg& offer = swarm.offer;
+    offer.run_id = node::RandomHexId();
+    offer.commit = snapshot->commit;
+    offer.repo_key = node::RepoKey(snapshot->workdir);
+    offer.project_subdir = fs::relative(project, snapshot->workdir, ec).string();
+    if (offer.project_subdir == ".") offer.project_subdir.clear();
+    offer.coordinator_host = Hostname();
+    offer.ruby_version = node::ProjectRubyVersion(project);
+    offer.rspec_args = options.rspec_args;
+    offer.targets = targets;
+    offer.preload = worker.preload;
+    offer.fork_isolation = worker.isolation == exec::Isolation::kFork;
+    offer.bundler = worker.bundler;
+    offer.first_is_1 = options.first_is_1;
+    offer.shared_tmp = shared_tmp;
+    offer.unit_timeout = options.timeout;
+    offer.boot_timeout = options.boot_timeout;
+    std::string sources = swarm.mdns ? "mDNS" : "";
+    if (!swarm.seeds.empty()) sources += std::string(sources.empty() ? "" : ", ") + std::to_string(swarm.seeds.size()) + " named";
+    std::printf("Peers: looking for them (%s); each joins when ready\n", sources.empty() ? "the last-seen cache" : sources.c_str());
   }
   if (!tmp_note.empty()) std::printf("Note: %s\n", tmp_note.c_str());
   std::fflush(stdout);
@@ -207,13 +277,13 @@ int RunSpecs(const RunOptions& options) {
   ConsoleReport console(stdout,
                         options.format[0] == 'd' ? ConsoleFormat::kDocumentation : ConsoleFormat::kProgress,
                         UseColor(options.color), options.first_is_1);
-  node::SpecQueue queue(std::move(units));
-  std::signal(SIGINT, [](int) { node::Coordinator::Interrupt(); });
-  std::signal(SIGTERM, [](int) { node::Coordinator::Interrupt(); });
+  std::signal(SIGINT, [](int) { node::SwarmRun::Interrupt(); });
+  std::signal(SIGTERM, [](int) { node::SwarmRun::Interrupt(); });
   std::signal(SIGPIPE, SIG_IGN);
   // Daemons a spec starts are re-parented here, not to init, so the run can end them.
   if (Status s = exec::BecomeSubreaper(); !s.ok()) std::fprintf(stderr, "specswarm: %s\n", s.message().c_str());
-  node::RunReport report = node::Coordinator(coordinator, &queue, &console).Run();
+  node::SwarmRun swarm_run(std::move(run), std::move(units), &console);
+  node::RunReport report = swarm_run.Run();
   auto leftovers = exec::EndDescendants(std::chrono::seconds(2));
   if (!leftovers.empty()) {
     std::fprintf(stderr, "specswarm: ended %zu process%s the specs had left running:\n", leftovers.size(),
@@ -237,12 +307,19 @@ int RunSpecs(const RunOptions& options) {
                  report.boot_error.c_str());
     return 1;
   }
+  const bool peers_ran = std::any_of(swarm_run.peers().begin(), swarm_run.peers().end(),
+                                     [](const node::PeerSummary& p) { return p.files > 0; });
+  if (peers_ran) report.StampHost(Hostname());
   console.PrintSummary(report);
+  PrintPeers(swarm_run.peers());
+  const int unanswered = report.not_run + static_cast<int>(std::count_if(report.units().begin(), report.units().end(),
+      [](const exec::UnitResult& u) { return u.outcome == exec::UnitOutcome::kNotRun; }));
+  std::printf("Files without a result: %d\n", unanswered);
   if (!options.junit.empty()) {
     if (Status s = WriteReportFile(options.junit, JunitXml(report, Hostname())); !s.ok()) return Fail(s.message());
   }
   if (!options.json.empty()) {
-    if (Status s = WriteReportFile(options.json, RspecJson(report)); !s.ok()) return Fail(s.message());
+    if (Status s = WriteReportFile(options.json, RspecJson(report, Hostname())); !s.ok()) return Fail(s.message());
   }
   RecordHistory(std::move(*history), report, *files, HasFilterArgs(options.rspec_args));
   if (report.interrupted) return 130;
@@ -256,7 +333,11 @@ void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string
   options->rspec_args = std::move(rspec_args);
   CLI::App* run = app.add_subcommand("run", "Run the project's specs on every local slot (arguments after -- go to rspec)");
   run->add_option("paths", options->paths, "Spec files or folders (default: spec/), rspec filters like spec/a_spec.rb:12 allowed");
-  run->add_option("-n,--slots", options->slots, "Number of slots (default: number of cores)")->check(CLI::Range(1, 1024));
+  run->add_option("-n,--slots", options->slots, "Local slots (default: number of cores; 0: peers only)")->check(CLI::Range(0, 1024));
+  run->add_flag("--local", options->local, "Use this machine's slots only, no peers");
+  run->add_option("--peer", options->peers, "Also offer the run to HOST:PORT (repeatable; for networks without multicast)");
+  run->add_option("--wait", options->wait, "With --slots 0: seconds to wait for a peer (default 10)")->check(CLI::Range(0.0, 3600.0));
+  run->add_flag("--no-mdns", options->no_mdns, "Do not browse the LAN for peers (named and cached peers only; also SPECSWARM_NO_MDNS=1)");
   run->add_option("-f,--format", options->format, "Console output: progress or documentation")
       ->check(CLI::IsMember({"progress", "p", "documentation", "d"}));
   run->add_option("--junit", options->junit, "Write JUnit XML to this file");

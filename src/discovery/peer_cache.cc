@@ -1,5 +1,7 @@
 #include "discovery/peer_cache.h"
 
+#include "base/atomic_file.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,20 +69,8 @@ Status PeerCache::Save(const std::vector<Peer>& seen, int64_t now) const {
   for (const CachedPeer& p : all)
     peers.push_back({{"id", p.id}, {"host", p.host}, {"addresses", p.addresses}, {"port", p.port},
                      {"ver", p.ver}, {"last_seen", p.last_seen}});
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(fs::path(path_).parent_path(), ec);
   // Write then rename: a crash or a concurrent `discover` never leaves half a file.
-  std::string tmp = path_ + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return Status::Error("cannot write " + tmp);
-    out << json{{"version", 1}, {"peers", peers}}.dump(2) << "\n";
-    if (!out) return Status::Error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path_, ec);
-  if (ec) return Status::Error("cannot replace " + path_ + ": " + ec.message());
-  return Status::Ok();
+  return WriteFileAtomically(path_, json{{"version", 1}, {"peers", peers}}.dump(2) + "\n");
 }
 
 }  // namespace specswarm::discovery

@@ -32,6 +32,7 @@ struct ExampleResult {
   std::vector<std::string> block;
   std::string rerun;             // what "Failed examples:" shows after `rspec `
   int slot = 0;                  // which slot ran it (1-based)
+  std::string host;              // which node ran it: "" for this machine's own slots
 };
 
 // An example group as the worker saw it start: the split planner needs to know which groups
@@ -68,6 +69,7 @@ struct UnitResult {
   std::string output;                 // the child's stdout+stderr (truncated by the worker)
   std::string problem;                // one line for outcomes other than kCompleted
   double wall_time = 0;               // seconds from dispatch to finish, load time included
+  std::string host;                   // the node that ran it: "" for this machine's own slots
 
   bool HasFailures() const;
   int CountStatus(ExampleStatus status) const;

@@ -50,4 +50,13 @@ bool RunReport::Passed() const {
   return boot_error.empty() && !interrupted && t.failures == 0 && t.errors_outside == 0;
 }
 
+void RunReport::StampHost(const std::string& host) {
+  for (auto& unit : units_) {
+    if (unit.host.empty()) unit.host = host;
+    for (auto& e : unit.examples) {
+      if (e.host.empty()) e.host = host;
+    }
+  }
+}
+
 }  // namespace specswarm::node

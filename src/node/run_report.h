@@ -29,6 +29,8 @@ class RunReport {
   // Units with an error outside of examples, in arrival order.
   std::vector<const exec::UnitResult*> Errors() const;
   bool Passed() const;
+  // Names `host` on every unit and example that has no host yet (this machine's own slots).
+  void StampHost(const std::string& host);
 
   int slots = 0;
   double wall_time = 0;      // seconds, start to last result

@@ -1,5 +1,12 @@
 #include "node/spec_files.h"
 
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+
+#include "base/atomic_file.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -103,6 +110,34 @@ Result<std::vector<SpecFile>> FindSpecFiles(const std::string& project_dir,
     files.push_back(std::move(file));
   }
   return files;
+}
+
+Status WriteTargetsFile(const std::string& path, const std::vector<std::string>& targets) {
+  std::string content;
+  for (const auto& target : targets) content += target + "\n";
+  return WriteFileAtomically(path, content);
+}
+
+std::string ProjectRubyVersion(const std::string& project_dir) {
+  std::ifstream in(project_dir + "/.ruby-version");
+  std::string version;
+  std::getline(in, version);
+  while (!version.empty() && std::isspace(static_cast<unsigned char>(version.back()))) version.pop_back();
+  while (!version.empty() && std::isspace(static_cast<unsigned char>(version.front()))) version.erase(0, 1);
+  if (version.rfind("ruby-", 0) == 0) version = version.substr(5);
+  return version;
+}
+
+std::string RepoKey(const std::string& repo_dir) {
+  std::string name = std::filesystem::path(repo_dir).filename().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  }
+  if (name.empty() || name[0] == '.') name = "repo" + name;
+  name = name.substr(0, 60);
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(std::hash<std::string>{}(repo_dir)));
+  return name + "-" + hash;
 }
 
 }  // namespace specswarm::node

@@ -20,4 +20,15 @@ Status CheckRubyProject(const std::string& project_dir);
 Result<std::vector<SpecFile>> FindSpecFiles(const std::string& project_dir,
                                             const std::vector<std::string>& paths);
 
+// Writes the run's targets (files, file:line), one a line: what every slot loads, here or on a
+// peer, as `rspec` would see its arguments.
+Status WriteTargetsFile(const std::string& path, const std::vector<std::string>& targets);
+
+// The project's .ruby-version ("3.1.2", "ruby-3.1.2" gives "3.1.2"), "" when it has none.
+std::string ProjectRubyVersion(const std::string& project_dir);
+
+// Names a repository's object store on peers: its folder name and a hash of its path, within
+// ObjectStore's rules ([A-Za-z0-9._-], at most 100).
+std::string RepoKey(const std::string& repo_dir);
+
 }  // namespace specswarm::node

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "base/atomic_file.h"
+
 namespace specswarm::node {
 namespace {
 
@@ -112,37 +114,20 @@ Result<TimingHistory> TimingHistory::LoadParallelRuntimeLog(const std::string& p
 }
 
 Status TimingHistory::Save(const std::string& path) const {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    if (!out) return Status::Error("cannot write the timing history " + temp);
-    out << kHeader;
-    char buf[64];
-    for (const auto& [file, t] : files_) {
-      std::snprintf(buf, sizeof buf, "%.6f", t.seconds);
-      out << "F " << buf << ' ' << (t.content_hash.empty() ? "-" : t.content_hash) << ' ' << file
-          << '\n';
-    }
-    for (const auto& [id, seconds] : examples_) {
-      std::snprintf(buf, sizeof buf, "%.6f", seconds);
-      out << "E " << buf << ' ' << id << '\n';
-    }
-    for (const auto& id : context_groups_) out << "C " << id << '\n';
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(temp, ec);
-      return Status::Error("cannot write the timing history " + path + " (disk full?)");
-    }
+  std::ostringstream out;
+  out << kHeader;
+  char buf[64];
+  for (const auto& [file, t] : files_) {
+    std::snprintf(buf, sizeof buf, "%.6f", t.seconds);
+    out << "F " << buf << ' ' << (t.content_hash.empty() ? "-" : t.content_hash) << ' ' << file << '\n';
   }
-  fs::rename(temp, path, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    return Status::Error("cannot replace the timing history " + path + ": " + ec.message());
+  for (const auto& [id, seconds] : examples_) {
+    std::snprintf(buf, sizeof buf, "%.6f", seconds);
+    out << "E " << buf << ' ' << id << '\n';
   }
+  for (const auto& id : context_groups_) out << "C " << id << '\n';
+  Status written = WriteFileAtomically(path, out.str());
+  if (!written.ok()) return Status::Error("the timing history was not saved: " + written.message());
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
 #include "sync/object_store.h"
 
+#include "base/atomic_file.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -32,19 +34,6 @@ std::vector<std::string> ReadLines(const std::string& path) {
   return lines;
 }
 
-// Write-then-rename, so a reader never sees half a file.
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    if (!out.flush()) return Status::Error("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Error("cannot replace " + path + ": " + ec.message());
-  return Status::Ok();
-}
 
 }  // namespace
 

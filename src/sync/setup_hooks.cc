@@ -94,52 +94,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Runs `command` with /bin/sh in `dir`; returns exit status (or 128+signal) and the output tail.
-Status RunShell(const std::string& command, const std::string& dir, const std::vector<std::string>& extra_env,
-                int* exit_code, std::string* output) {
-  std::map<std::string, std::string> overrides;
-  for (const std::string& x : extra_env) {
-    const size_t eq = x.find('=');
-    overrides[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
-  }
-  std::vector<std::string> env_strings = EnvironmentWith(overrides);
-  std::vector<char*> envp = CStrings(env_strings);
-
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Status::Error(std::string("cannot create a pipe: ") + std::strerror(errno));
-  const pid_t pid = ::fork();
-  if (pid < 0) return Status::Error(std::string("cannot fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    ResetSignalsInChild();
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    if (::chdir(dir.c_str()) != 0) ::_exit(126);
-    const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
-    ::execve("/bin/sh", const_cast<char**>(argv), envp.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  output->clear();
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    output->append(buf, static_cast<size_t>(n));
-    if (output->size() > 2 * kOutputTail) output->erase(0, output->size() - kOutputTail);
-  }
-  ::close(fds[0]);
-  if (output->size() > kOutputTail) output->erase(0, output->size() - kOutputTail);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<SetupConfig> ParseSetupConfig(const std::string& text, const std::set<std::string>& other_top_level_keys,
@@ -230,7 +184,7 @@ Result<bool> SetupHooks::RunOne(const Hook& hook, int slot, const std::vector<Tr
   if (slot) hook_env.push_back("TEST_ENV_NUMBER=" + TestEnvNumber(slot));
   int code = 0;
   std::string output;
-  if (Status s = RunShell(hook.run, work_dir_.path(), hook_env, &code, &output); !s.ok()) return s;
+  if (Status s = RunShell(hook.run, work_dir_.path(), hook_env, &code, &output, kOutputTail); !s.ok()) return s;
   if (code != 0) {
     std::error_code ec;
     fs::remove(stamp, ec);

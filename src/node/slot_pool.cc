@@ -1,7 +1,6 @@
-#include "node/coordinator.h"
+#include "node/slot_pool.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -13,8 +12,6 @@
 
 namespace specswarm::node {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
 
 // After a timeout's kill, how long the worker has to report its child gone before the worker
 // itself is taken for stuck and replaced.
@@ -49,14 +46,35 @@ std::string FirstLine(const std::string& text) { return text.substr(0, text.find
 
 }  // namespace
 
-void Coordinator::Interrupt() { g_interrupted = true; }
+struct SlotPool::Slot {
+  int number = 0;
+  std::unique_ptr<exec::RubyWorker> worker;
+  SlotState state = SlotState::kBooting;
+  std::optional<Lease> lease;
+  exec::UnitResult current;
+  bool timed_out = false;
+  Clock::time_point started;        // of the unit, or of the boot, or of the close
+  Clock::time_point killed;         // when a timeout killed the unit's child
+  int unit_child = 0;               // the child that started the current unit
+  int killed_child = 0;             // the child a timeout killed, until it is reported gone
+  int finished_child = 0;           // the child that finished the last unit
+  int restarts = 0;
+  int idle_child_deaths = 0;
+  bool booted = false;
+  std::string boot_error;
+  std::vector<std::string> loose_messages;  // RSpec messages outside of any unit
+};
 
-Coordinator::Coordinator(CoordinatorOptions options, SpecQueue* queue, RunObserver* observer)
-    : options_(std::move(options)), queue_(queue), observer_(observer) {}
+SlotPool::SlotPool(SlotPoolOptions options, UnitSource* source)
+    : options_(std::move(options)), source_(source) {}
 
-Coordinator::~Coordinator() = default;
+SlotPool::~SlotPool() {
+  for (auto& slot : slots_) {
+    if (slot->worker) slot->worker->Stop();  // the source may be gone: no callbacks from here
+  }
+}
 
-void Coordinator::StartWorker(Slot& slot) {
+void SlotPool::StartWorker(Slot& slot) {
   slot.worker = std::make_unique<exec::RubyWorker>(slot.number, options_.worker);
   slot.state = SlotState::kBooting;
   slot.started = Clock::now();
@@ -68,119 +86,78 @@ void Coordinator::StartWorker(Slot& slot) {
   }
 }
 
-RunReport Coordinator::Run() {
-  const auto start = Clock::now();
-  g_interrupted = false;
-  last_check_ = start;
-  slots_.resize(static_cast<size_t>(options_.slots));
+void SlotPool::Start() {
+  last_reap_ = Clock::now();
   for (int i = 0; i < options_.slots; ++i) {
-    slots_[static_cast<size_t>(i)].number = i + 1;
-    StartWorker(slots_[static_cast<size_t>(i)]);
+    slots_.push_back(std::make_unique<Slot>());
+    slots_.back()->number = options_.first_slot + i;
+    StartWorker(*slots_.back());
   }
-
-  while (!queue_->done()) {
-    if (g_interrupted) {
-      report_.interrupted = true;
-      break;
-    }
-    if (!AnySlotAlive()) {
-      DropPendingUnits();
-      break;
-    }
-    Pump(PollTimeoutMs());
-  }
-  if (!report_.interrupted) {
-    PersistStatuses();
-    CloseWorkers();
-  }
-
-  int booted = 0;
-  for (auto& slot : slots_) {
-    if (slot.state == SlotState::kBusy) ++report_.not_run;  // interrupted mid-unit
-    if (slot.worker) slot.worker->Stop();
-    booted += slot.booted ? 1 : 0;
-  }
-  for (const auto& slot : slots_) {
-    if (slot.booted || slot.boot_error.empty()) continue;
-    if (booted == 0) {
-      if (report_.boot_error.empty()) report_.boot_error = slot.boot_error;
-    } else {
-      observer_->OnNotice("slot " + std::to_string(slot.number) + " could not boot the project, the run went on without it: " +
-                          FirstLine(slot.boot_error));
-    }
-  }
-  report_.slots = booted > 0 ? booted : options_.slots;
-  report_.not_run += static_cast<int>(queue_->Cancel().size());
-  report_.wall_time = SecondsSince(start);
-  return std::move(report_);
 }
 
-void Coordinator::Pump(int timeout_ms) {
-  std::vector<pollfd> fds;
-  std::vector<Slot*> polled;
+std::vector<int> SlotPool::PollFds() const {
+  std::vector<int> fds;
+  for (const auto& slot : slots_) {
+    if (!slot->worker || !slot->worker->running()) continue;
+    for (int fd : {slot->worker->event_fd(), slot->worker->exit_fd()})
+      if (fd >= 0) fds.push_back(fd);
+  }
+  return fds;
+}
+
+void SlotPool::Drain(Slot& slot) {
+  std::vector<Result<exec::WorkerEvent>> events;
+  slot.worker->ReadEvents(&events);
+  for (auto& event : events) {
+    if (!slot.worker) break;  // given up while handling an earlier event
+    if (event.ok()) {
+      Handle(slot, *event);
+    } else {
+      source_->OnNotice("slot " + std::to_string(slot.number) + ": " + event.status().message());
+    }
+  }
+}
+
+void SlotPool::Process() {
   for (auto& slot : slots_) {
-    if (!slot.worker || !slot.worker->running()) continue;
-    for (int fd : {slot.worker->event_fd(), slot.worker->exit_fd()}) {
-      if (fd < 0) continue;
-      fds.push_back(pollfd{fd, POLLIN, 0});
-      polled.push_back(&slot);
-    }
+    if (slot->worker && slot->worker->running() && slot->worker->event_fd() >= 0) Drain(*slot);
   }
-  int ready = fds.empty() ? (usleep(static_cast<useconds_t>(std::min(timeout_ms, 100)) * 1000), 0)
-                          : poll(fds.data(), fds.size(), timeout_ms);
-  if (ready < 0 && errno != EINTR) ready = 0;
-  auto drain = [&](Slot& slot) {
-    std::vector<Result<exec::WorkerEvent>> events;
-    slot.worker->ReadEvents(&events);
-    for (auto& event : events) {
-      if (!slot.worker) break;  // given up while handling an earlier event
-      if (event.ok()) {
-        Handle(slot, *event);
-      } else {
-        observer_->OnNotice("slot " + std::to_string(slot.number) + ": " + event.status().message());
-      }
-    }
-  };
-  for (size_t i = 0; i < fds.size(); ++i) {
-    Slot& slot = *polled[i];
-    if (fds[i].revents && slot.worker && fds[i].fd == slot.worker->event_fd()) drain(slot);
-  }
-  // A worker's exit is read from its pidfd (or, without one, checked on every pump), never
+  // A worker's exit is read from its pidfd (or, without one, checked on every pass), never
   // from the end of its event channel: a daemon a spec started may hold that open.
   for (auto& slot : slots_) {
-    if (!slot.worker || !slot.worker->running()) continue;
-    if (!slot.worker->Exited()) continue;
-    drain(slot);  // what it wrote before it went
-    if (slot.worker) HandleWorkerExit(slot);
+    if (!slot->worker || !slot->worker->running()) continue;
+    if (!slot->worker->Exited()) continue;
+    Drain(*slot);  // what it wrote before it went
+    if (slot->worker) HandleWorkerExit(*slot);
   }
   EnforceDeadlines();
-  if (SecondsSince(last_check_) >= 1) {
-    last_check_ = Clock::now();
+  if (SecondsSince(last_reap_) >= 1) {
+    last_reap_ = Clock::now();
     std::vector<pid_t> workers;
     for (const auto& slot : slots_) {
-      if (slot.worker && slot.worker->running()) workers.push_back(slot.worker->pid());
+      if (slot->worker && slot->worker->running()) workers.push_back(slot->worker->pid());
     }
     exec::ReapOrphans(workers);
   }
 }
 
-void Coordinator::Handle(Slot& slot, const exec::WorkerEvent& event) {
+void SlotPool::Handle(Slot& slot, const exec::WorkerEvent& event) {
   exec::UnitResult& unit = slot.current;
   const bool busy = slot.state == SlotState::kBusy;
   if (auto* booted = std::get_if<exec::BootedEvent>(&event)) {
     if (slot.state != SlotState::kBooting) return;
-    report_.slowest_boot = std::max(report_.slowest_boot, booted->boot_time);
+    slowest_boot_ = std::max(slowest_boot_, booted->boot_time);
     slot.state = SlotState::kIdle;
     slot.booted = true;
     if (!boot_messages_shown_) {
       boot_messages_shown_ = true;
-      observer_->OnBooted(booted->messages);
+      source_->OnBooted(booted->messages);
     }
     if (status_path_.empty()) status_path_ = booted->status_path;
-    Dispatch(slot);
+    DispatchTo(slot);
   } else if (auto* failed = std::get_if<exec::BootFailedEvent>(&event)) {
     slot.boot_error = failed->error;
-    if (report_.boot_error_kind.empty()) report_.boot_error_kind = failed->kind;
+    if (boot_error_kind_.empty()) boot_error_kind_ = failed->kind;
   } else if (auto* started = std::get_if<exec::StartedEvent>(&event)) {
     if (busy && started->unit == unit.unit_id) slot.unit_child = started->pid;
   } else if (auto* group = std::get_if<exec::GroupEvent>(&event)) {
@@ -192,7 +169,7 @@ void Coordinator::Handle(Slot& slot, const exec::WorkerEvent& event) {
     unit.outline.push_back(~static_cast<int>(unit.examples.size()));
     unit.examples.push_back(example->example);
     unit.examples.back().slot = slot.number;
-    observer_->OnExample(unit.examples.back());
+    source_->OnExample(*slot.lease, unit.examples.back());
   } else if (auto* message = std::get_if<exec::MessageEvent>(&event)) {
     (busy ? unit.messages : slot.loose_messages).push_back(message->text);
   } else if (auto* finished = std::get_if<exec::FinishedEvent>(&event)) {
@@ -202,7 +179,7 @@ void Coordinator::Handle(Slot& slot, const exec::WorkerEvent& event) {
     slot.idle_child_deaths = 0;
     slot.finished_child = slot.unit_child;
     FinishUnit(slot, exec::UnitOutcome::kCompleted, "");
-    Dispatch(slot);
+    DispatchTo(slot);
   } else if (auto* exited = std::get_if<exec::ChildExitedEvent>(&event)) {
     HandleChildExited(slot, *exited);
   } else if (auto* suite = std::get_if<exec::SuiteDoneEvent>(&event)) {
@@ -211,12 +188,12 @@ void Coordinator::Handle(Slot& slot, const exec::WorkerEvent& event) {
     slot.loose_messages.clear();
     if (suite->errors_outside > 0) AddRunLevelError(slot, std::move(messages), suite->errors_outside, "");
   } else if (auto* persisted = std::get_if<exec::PersistedEvent>(&event)) {
-    if (!persisted->error.empty()) observer_->OnNotice(persisted->error);
+    if (!persisted->error.empty()) source_->OnNotice(persisted->error);
     if (slot.state == SlotState::kPersisting) slot.state = SlotState::kIdle;
   }
 }
 
-void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& exited) {
+void SlotPool::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& exited) {
   if (exited.pid == slot.killed_child) {
     // The child a timeout killed after its unit had already finished: nothing to report.
     slot.killed_child = 0;
@@ -234,7 +211,7 @@ void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& ex
         } else {
           FinishUnit(slot, exec::UnitOutcome::kCrashed, DescribeChildExit(exited));
         }
-        Dispatch(slot);
+        DispatchTo(slot);
         return;
       }
       if (exited.pid == slot.finished_child) return;  // ended after its last unit finished
@@ -249,7 +226,7 @@ void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& ex
       slot.state = SlotState::kDead;
       return;
     case SlotState::kPersisting:
-      observer_->OnNotice("example statuses not written: the process writing them died");
+      source_->OnNotice("example statuses not written: the process writing them died");
       slot.state = SlotState::kIdle;
       return;
     default:
@@ -264,7 +241,7 @@ void Coordinator::HandleChildExited(Slot& slot, const exec::ChildExitedEvent& ex
   }
 }
 
-void Coordinator::FinishUnit(Slot& slot, exec::UnitOutcome outcome, std::string problem) {
+void SlotPool::FinishUnit(Slot& slot, exec::UnitOutcome outcome, std::string problem) {
   exec::UnitResult& unit = slot.current;
   unit.outcome = outcome;
   if (outcome == exec::UnitOutcome::kTimedOut) {
@@ -274,21 +251,17 @@ void Coordinator::FinishUnit(Slot& slot, exec::UnitOutcome outcome, std::string 
   unit.problem = std::move(problem);
   if (outcome != exec::UnitOutcome::kCompleted) unit.errors_outside_examples += 1;
   unit.wall_time = SecondsSince(slot.started);
-  queue_->Complete(slot.lease->id);
-  if (options_.fail_fast && unit.HasFailures() && !stop_dispatching_) {
-    stop_dispatching_ = true;
-    report_.not_run += static_cast<int>(queue_->Cancel().size());
-  }
-  observer_->OnUnitFinished(unit);
-  report_.Add(std::move(unit));
+  exec::UnitResult result = std::move(unit);
+  Lease lease = std::move(*slot.lease);
   slot.lease.reset();
   slot.current = exec::UnitResult();
   slot.timed_out = false;
   slot.unit_child = 0;
   slot.state = SlotState::kIdle;
+  source_->Done(lease, std::move(result));
 }
 
-void Coordinator::HandleWorkerExit(Slot& slot) {
+void SlotPool::HandleWorkerExit(Slot& slot) {
   const std::string how = slot.worker->exit_description();
   switch (slot.state) {
     case SlotState::kBooting:
@@ -301,7 +274,7 @@ void Coordinator::HandleWorkerExit(Slot& slot) {
       slot.state = SlotState::kDead;
       return;
     case SlotState::kPersisting:
-      observer_->OnNotice("example statuses not written: slot " + std::to_string(slot.number) + "'s worker died (" + how + ")");
+      source_->OnNotice("example statuses not written: slot " + std::to_string(slot.number) + "'s worker died (" + how + ")");
       slot.state = SlotState::kDead;
       return;
     case SlotState::kBusy:
@@ -315,7 +288,7 @@ void Coordinator::HandleWorkerExit(Slot& slot) {
     default:
       break;
   }
-  if (queue_->done() || stop_dispatching_) {
+  if (!taking_) {
     slot.state = SlotState::kDead;
     return;
   }
@@ -324,15 +297,16 @@ void Coordinator::HandleWorkerExit(Slot& slot) {
     return;
   }
   ++slot.restarts;
-  observer_->OnNotice("slot " + std::to_string(slot.number) + ": the Ruby worker died (" + how + "); booting a new one");
+  source_->OnNotice("slot " + std::to_string(slot.number) + ": the Ruby worker died (" + how + "); booting a new one");
   StartWorker(slot);
 }
 
-void Coordinator::GiveUp(Slot& slot, const std::string& why) {
-  observer_->OnNotice("slot " + std::to_string(slot.number) + " gave up: " + why);
+void SlotPool::GiveUp(Slot& slot, const std::string& why) {
+  source_->OnNotice("slot " + std::to_string(slot.number) + " gave up: " + why);
   if (slot.state == SlotState::kBusy) {
-    queue_->Release(slot.lease->id);  // another slot runs it
+    Lease lease = std::move(*slot.lease);  // another slot runs it
     slot.lease.reset();
+    source_->Return(lease);
     slot.current = exec::UnitResult();
   }
   slot.worker->Stop();
@@ -340,9 +314,9 @@ void Coordinator::GiveUp(Slot& slot, const std::string& why) {
   slot.state = SlotState::kDead;
 }
 
-void Coordinator::Dispatch(Slot& slot) {
-  if (slot.state != SlotState::kIdle || stop_dispatching_) return;
-  std::optional<Lease> lease = queue_->Take(slot.number);
+void SlotPool::DispatchTo(Slot& slot) {
+  if (slot.state != SlotState::kIdle || !taking_) return;
+  std::optional<Lease> lease = source_->Take(slot.number);
   if (!lease) return;
   slot.current = exec::UnitResult();
   slot.current.unit_id = lease->unit.id;
@@ -355,15 +329,16 @@ void Coordinator::Dispatch(Slot& slot) {
   Status sent = slot.worker->Run(lease->unit.id, lease->unit.file, lease->unit.ids, lease->unit.except_ids);
   if (!sent.ok()) {
     // Never started: back to the queue; the worker's exit is handled when it is seen.
-    queue_->Release(lease->id);
+    source_->Return(*lease);
     return;
   }
   slot.lease = std::move(lease);
   slot.state = SlotState::kBusy;
 }
 
-void Coordinator::EnforceDeadlines() {
-  for (auto& slot : slots_) {
+void SlotPool::EnforceDeadlines() {
+  for (auto& slot_ptr : slots_) {
+    Slot& slot = *slot_ptr;
     if (!slot.worker) continue;
     const double elapsed = SecondsSince(slot.started);
     switch (slot.state) {
@@ -389,7 +364,7 @@ void Coordinator::EnforceDeadlines() {
         break;
       case SlotState::kPersisting:
         if (elapsed > kPersistTimeoutSeconds) {
-          observer_->OnNotice("example statuses not written: slot " + std::to_string(slot.number) +
+          source_->OnNotice("example statuses not written: slot " + std::to_string(slot.number) +
                               " did not finish writing them within " + Seconds(kPersistTimeoutSeconds) + " s");
           slot.worker->Stop();
           slot.state = SlotState::kDead;
@@ -411,88 +386,117 @@ void Coordinator::EnforceDeadlines() {
   }
 }
 
-int Coordinator::PollTimeoutMs() const {
+int SlotPool::TimeoutMs() const {
   double soonest = 1.0;
   for (const auto& slot : slots_) {
-    if (!slot.worker) continue;
-    if (slot.worker->exit_fd() < 0) soonest = std::min(soonest, 0.2);
-    const double elapsed = SecondsSince(slot.started);
-    if (slot.state == SlotState::kBusy && options_.unit_timeout > 0 && !slot.timed_out) {
+    if (!slot->worker) continue;
+    if (slot->worker->exit_fd() < 0) soonest = std::min(soonest, 0.2);
+    const double elapsed = SecondsSince(slot->started);
+    if (slot->state == SlotState::kBusy && options_.unit_timeout > 0 && !slot->timed_out) {
       soonest = std::min(soonest, options_.unit_timeout - elapsed);
-    } else if (slot.state == SlotState::kBooting && options_.boot_timeout > 0) {
+    } else if (slot->state == SlotState::kBooting && options_.boot_timeout > 0) {
       soonest = std::min(soonest, options_.boot_timeout - elapsed);
     }
   }
   return std::max(1, static_cast<int>(std::ceil(soonest * 1000)));
 }
 
-bool Coordinator::AnySlotAlive() const {
-  return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state != SlotState::kDead; });
+void SlotPool::Dispatch() {
+  for (auto& slot : slots_) DispatchTo(*slot);
 }
 
-bool Coordinator::AnySlotIn(SlotState state) const {
-  return std::any_of(slots_.begin(), slots_.end(), [state](const Slot& s) { return s.state == state; });
-}
-
-void Coordinator::DropPendingUnits() {
-  // Every worker is gone: what is left cannot run here, but it still gets its one result.
-  const bool booted_any = std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.booted; });
-  for (auto& unit : queue_->Cancel()) {
-    if (!booted_any) {
-      ++report_.not_run;
-      continue;
-    }
-    exec::UnitResult result;
-    result.unit_id = unit.id;
-    result.file = unit.file;
-    result.ids = unit.ids;
-    result.outcome = exec::UnitOutcome::kNotRun;
-    result.problem = "no slot was left to run it (every worker died)";
-    result.errors_outside_examples = 1;
-    observer_->OnUnitFinished(result);
-    report_.Add(std::move(result));
-  }
-}
-
-void Coordinator::PersistStatuses() {
-  if (!options_.persist_statuses || status_path_.empty()) return;
-  const std::string results = options_.worker.scratch_dir + "/example-statuses.tsv";
-  {
-    std::ofstream out(results, std::ios::binary | std::ios::trunc);
-    char run_time[32];
-    for (const auto& unit : report_.units()) {
-      for (const auto& e : unit.examples) {
-        std::snprintf(run_time, sizeof run_time, "%.6f", e.run_time);
-        out << e.id << '\t' << exec::StatusName(e.status) << '\t' << run_time << '\n';
-      }
-    }
-  }
-  auto idle = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state == SlotState::kIdle; });
-  if (idle == slots_.end()) {
-    observer_->OnNotice("example statuses not written to " + status_path_ + ": no slot was left to write them");
-    return;
-  }
-  if (!idle->worker->Persist(results).ok()) return;
-  idle->state = SlotState::kPersisting;
-  idle->started = Clock::now();
-  while (idle->state == SlotState::kPersisting && !g_interrupted) Pump(PollTimeoutMs());
-}
-
-void Coordinator::CloseWorkers() {
+void SlotPool::StopTaking() {
+  taking_ = false;
   for (auto& slot : slots_) {
-    if (slot.state == SlotState::kIdle) {
-      slot.worker->CloseInput();
-      slot.state = SlotState::kClosing;
-      slot.started = Clock::now();
-    } else if (slot.state == SlotState::kBooting && slot.worker) {
-      slot.worker->Stop();  // still booting when the last unit finished: not needed
-      slot.state = SlotState::kDead;
+    if (slot->state == SlotState::kBooting && slot->worker) {
+      slot->worker->Stop();  // still booting when the last unit was handed out: not needed
+      slot->state = SlotState::kDead;
     }
   }
-  while (AnySlotIn(SlotState::kClosing) && !g_interrupted) Pump(PollTimeoutMs());
 }
 
-void Coordinator::AddRunLevelError(const Slot& slot, std::vector<std::string> messages, int errors, std::string problem) {
+bool SlotPool::any_alive() const {
+  return std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->state != SlotState::kDead; });
+}
+
+bool SlotPool::any_booted() const { return booted() > 0; }
+
+int SlotPool::booted() const {
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->booted; }));
+}
+
+int SlotPool::idle() const {
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->state == SlotState::kIdle; }));
+}
+
+int SlotPool::busy() const {
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->state == SlotState::kBusy; }));
+}
+
+bool SlotPool::AnySlotIn(SlotState state) const {
+  return std::any_of(slots_.begin(), slots_.end(), [state](const auto& s) { return s->state == state; });
+}
+
+std::string SlotPool::boot_error() const {
+  if (any_booted()) return "";
+  for (const auto& slot : slots_) {
+    if (!slot->boot_error.empty()) return slot->boot_error;
+  }
+  return "";
+}
+
+std::vector<std::string> SlotPool::BootFailures() const {
+  std::vector<std::string> lines;
+  if (!any_booted()) return lines;
+  for (const auto& slot : slots_) {
+    if (slot->booted || slot->boot_error.empty()) continue;
+    lines.push_back("slot " + std::to_string(slot->number) +
+                    " could not boot the project, the run went on without it: " + FirstLine(slot->boot_error));
+  }
+  return lines;
+}
+
+bool SlotPool::Persist(const std::string& results_file) {
+  auto idle = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->state == SlotState::kIdle; });
+  if (idle == slots_.end()) return false;
+  Slot& slot = **idle;
+  if (!slot.worker->Persist(results_file).ok()) return false;
+  slot.state = SlotState::kPersisting;
+  slot.started = Clock::now();
+  return true;
+}
+
+bool SlotPool::persisting() const { return AnySlotIn(SlotState::kPersisting); }
+
+void SlotPool::Close() {
+  StopTaking();
+  for (auto& slot : slots_) {
+    if (slot->state == SlotState::kIdle) {
+      slot->worker->CloseInput();
+      slot->state = SlotState::kClosing;
+      slot->started = Clock::now();
+    }
+  }
+}
+
+bool SlotPool::closed() const {
+  return !AnySlotIn(SlotState::kClosing) && !AnySlotIn(SlotState::kPersisting) && !AnySlotIn(SlotState::kBusy) &&
+         !AnySlotIn(SlotState::kBooting);
+}
+
+void SlotPool::Stop() {
+  for (auto& slot : slots_) {
+    if (slot->state == SlotState::kBusy && slot->lease) {
+      Lease lease = std::move(*slot->lease);  // never answered here
+      slot->lease.reset();
+      source_->Return(lease);
+    }
+    if (slot->worker) slot->worker->Stop();
+    slot->state = SlotState::kDead;
+  }
+}
+
+void SlotPool::AddRunLevelError(const Slot& slot, std::vector<std::string> messages, int errors, std::string problem) {
   exec::UnitResult result;
   result.file = "after(:suite)";
   result.slot = slot.number;
@@ -500,8 +504,7 @@ void Coordinator::AddRunLevelError(const Slot& slot, std::vector<std::string> me
   result.errors_outside_examples = std::max(errors, 1);
   result.outcome = problem.empty() ? exec::UnitOutcome::kCompleted : exec::UnitOutcome::kCrashed;
   result.problem = std::move(problem);
-  observer_->OnUnitFinished(result);
-  report_.Add(std::move(result));
+  source_->OnRunLevelResult(std::move(result));
 }
 
 }  // namespace specswarm::node

@@ -1,0 +1,189 @@
+// `specswarm status [--json] [--port PORT] [--peer HOST:PORT]...`: every node this machine
+// knows, this one first: id, host, address:port, version, slots total / busy / idle, the runs it
+// serves, and why it takes no work when it does not. The local node (`join` on --port) names
+// the peers it sees; each is then asked for its own status, all at once, for --timeout seconds.
+// The JSON is a stable interface (docs/STATUS.md): the tray reads it.
+// Exit 0 when the local node answered, 1 when no node is running here, 2 on bad flags.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "discovery/seed_list.h"
+#include "node/sockets.h"
+
+namespace specswarm::cli {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct StatusOptions {
+  bool json = false;
+  int port = 7070;
+  double timeout = 2;
+  std::vector<std::string> peers;
+};
+
+struct Query {
+  std::string endpoint, address;
+  int port = 0;
+  json seen;  // what the asking node knew of it (advert), if anything
+  std::optional<zmq::socket_t> socket;
+  std::optional<json> answer;
+  std::string error;
+};
+
+// Asks every query's node for its status at once; fills answer or error.
+void AskAll(zmq::context_t& context, std::vector<Query>& queries, double timeout) {
+  for (auto& q : queries) {
+    auto socket = node::ConnectClient(context, q.endpoint);
+    if (!socket.ok()) {
+      q.error = socket.status().message();
+      continue;
+    }
+    q.socket = std::move(*socket);
+    node::Send(*q.socket, node::StatusQueryMsg{});
+  }
+  const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
+  for (;;) {
+    std::vector<zmq_pollitem_t> items;
+    std::vector<Query*> waiting;
+    for (auto& q : queries) {
+      if (q.socket && !q.answer && q.error.empty()) {
+        items.push_back({q.socket->handle(), 0, ZMQ_POLLIN, 0});
+        waiting.push_back(&q);
+      }
+    }
+    long left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (waiting.empty() || left <= 0) break;
+    zmq_poll(items.data(), static_cast<int>(items.size()), left);
+    for (Query* q : waiting) {
+      while (auto received = node::Receive(*q->socket)) {
+        if (!received->message.ok()) continue;
+        if (auto* reply = std::get_if<node::StatusReplyMsg>(&*received->message)) {
+          json parsed = json::parse(reply->json, nullptr, false);
+          if (parsed.is_discarded() || !parsed.contains("node")) {
+            q->error = "answered with a malformed status";
+          } else {
+            q->answer = std::move(parsed);
+          }
+        }
+      }
+    }
+  }
+  for (auto& q : queries) {
+    if (!q.answer && q.error.empty()) q.error = "no answer from " + q.endpoint + " within " + std::to_string(static_cast<int>(timeout)) + " s";
+  }
+}
+
+json NodeRow(const Query& q, bool self) {
+  json row;
+  if (q.answer) {
+    row = (*q.answer)["node"];
+    row["reachable"] = true;
+    if (row.value("proto", 0) != node::kProtocolVersion && row["excluded"].is_null()) {
+      row["excluded"] = "speaks protocol version " + std::to_string(row.value("proto", 0)) + ", this node " +
+                        std::to_string(node::kProtocolVersion);
+    }
+  } else {
+    row = {{"id", q.seen.value("id", "")}, {"host", q.seen.value("host", q.address)}, {"port", q.port},
+           {"version", q.seen.value("version", "")}, {"proto", q.seen.value("proto", 0)},
+           {"slots", q.seen.value("slots", 0)}, {"busy", nullptr}, {"idle", q.seen.value("idle", 0)},
+           {"runs", json::array()}, {"reachable", false}, {"excluded", q.error}};
+  }
+  row["address"] = q.address + ":" + std::to_string(q.port);
+  row["self"] = self;
+  return row;
+}
+
+void PrintTable(const json& nodes) {
+  std::printf("%-18s %-20s %-24s %-8s %5s %5s %5s  %s\n", "ID", "HOST", "ADDRESS", "VERSION", "SLOTS", "BUSY", "IDLE",
+              "RUNS / NOTE");
+  for (const json& n : nodes) {
+    std::string note;
+    for (const json& r : n["runs"]) {
+      note += (note.empty() ? "" : "; ") + r.value("coordinator", "?") + " " + r.value("snapshot", "").substr(0, 10) + " (" +
+              r.value("phase", "") + ", " + std::to_string(r.value("files_done", 0)) + " files)";
+    }
+    if (!n["excluded"].is_null()) note += (note.empty() ? "" : "; ") + ("not used: " + n["excluded"].get<std::string>());
+    auto num = [](const json& v) { return v.is_number() ? std::to_string(v.get<int>()) : std::string("?"); };
+    std::string id = n.value("id", "");
+    std::printf("%-18s %-20s %-24s %-8s %5s %5s %5s  %s%s\n", id.empty() ? "-" : id.c_str(), n.value("host", "").c_str(),
+                n.value("address", "").c_str(), n.value("version", "").c_str(), num(n["slots"]).c_str(),
+                num(n["busy"]).c_str(), num(n["idle"]).c_str(), n.value("self", false) ? "(this machine) " : "",
+                note.c_str());
+  }
+}
+
+int RunStatus(const StatusOptions& o) {
+  zmq::context_t context(1);
+  std::vector<Query> local(1);
+  local[0].address = "127.0.0.1";
+  local[0].port = o.port;
+  local[0].endpoint = node::TcpEndpoint("127.0.0.1", o.port);
+  AskAll(context, local, o.timeout);
+  if (!local[0].answer) {
+    std::fprintf(stderr, "specswarm: no node is running on this machine (port %d): start one with `specswarm join`\n", o.port);
+    if (o.json) std::printf("%s\n", json{{"version", 1}, {"nodes", json::array()}}.dump(2).c_str());
+    return 1;
+  }
+  std::vector<Query> peers;
+  for (const json& p : (*local[0].answer)["peers"]) {
+    Query q;
+    q.address = p.value("address", "");
+    q.port = p.value("port", 0);
+    if (q.address.empty() || q.port == 0) continue;
+    q.endpoint = node::TcpEndpoint(q.address, q.port);
+    q.seen = p;
+    peers.push_back(std::move(q));
+  }
+  for (const std::string& text : o.peers) {
+    auto seed = discovery::ParseSeed(text);
+    if (!seed.ok()) {
+      std::fprintf(stderr, "specswarm: %s\n", seed.status().message().c_str());
+      return 2;
+    }
+    Query q;
+    q.address = seed->host;
+    q.port = seed->port;
+    q.endpoint = node::TcpEndpoint(seed->host, seed->port);
+    peers.push_back(std::move(q));
+  }
+  AskAll(context, peers, o.timeout);
+  json nodes = json::array();
+  nodes.push_back(NodeRow(local[0], true));
+  std::set<std::string> ids{nodes[0].value("id", "")};
+  for (const Query& q : peers) {
+    json row = NodeRow(q, false);
+    std::string id = row.value("id", "");
+    if (!id.empty() && !ids.insert(id).second) continue;  // seen both over mDNS and as a seed
+    nodes.push_back(std::move(row));
+  }
+  if (o.json) {
+    std::printf("%s\n", json{{"version", 1}, {"nodes", nodes}}.dump(2).c_str());
+  } else {
+    PrintTable(nodes);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddStatusCommand(CLI::App& app, CommandAction* chosen) {
+  auto options = std::make_shared<StatusOptions>();
+  CLI::App* cmd = app.add_subcommand("status", "Every node of the swarm this machine knows: slots busy and idle, runs served");
+  cmd->add_flag("--json", options->json, "Print JSON (docs/STATUS.md) instead of a table");
+  cmd->add_option("--port", options->port, "The local node's port (default 7070)")->check(CLI::Range(1, 65535));
+  cmd->add_option("--timeout", options->timeout, "Seconds to wait for each node's answer (default 2)")->check(CLI::Range(0.1, 60.0));
+  cmd->add_option("--peer", options->peers, "Also ask HOST:PORT (repeatable)");
+  cmd->callback([chosen, options] { *chosen = [options] { return RunStatus(*options); }; });
+}
+
+}  // namespace specswarm::cli

@@ -1,0 +1,42 @@
+// Sockets: the one place the swarm creates ZeroMQ sockets, so every link gets the same options
+// (no linger, a bounded message size, TCP keepalive) and so that securing every link (CURVE,
+// the "Trust" issue) is one switch here, not a hunt through the code.
+//
+// A node serves one ROUTER (`join`); a coordinator or a status client opens one DEALER per peer.
+// Send/Receive move one protocol message per frame and never block: a message that cannot be
+// queued now is dropped (the heartbeats and leases recover from a lost message).
+// Not thread-safe (ZeroMQ sockets are not).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "base/status.h"
+#include "node/protocol.h"
+
+namespace specswarm::node {
+
+// "tcp://HOST:PORT" with IPv6 literals bracketed and a link-local scope kept ("fe80::1%eth0").
+std::string TcpEndpoint(const std::string& address, int port);
+
+// The node's ROUTER, bound on every interface at `port` (0: a free port, see BoundPort).
+Result<zmq::socket_t> BindServer(zmq::context_t& context, int port);
+int BoundPort(zmq::socket_t& socket);
+// A DEALER connected to `endpoint`.
+Result<zmq::socket_t> ConnectClient(zmq::context_t& context, const std::string& endpoint);
+
+bool Send(zmq::socket_t& dealer, const Message& message);
+bool SendTo(zmq::socket_t& router, const std::string& routing_id, const Message& message);
+
+// One frame received without blocking: nothing (none waiting), or the decoded message or why it
+// could not be decoded, with the sender's routing id on a ROUTER.
+struct Received {
+  std::string routing_id;
+  Result<Message> message = Status::Error("nothing received");
+};
+std::optional<Received> ReceiveFrom(zmq::socket_t& router);
+std::optional<Received> Receive(zmq::socket_t& dealer);
+
+}  // namespace specswarm::node
