@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
@@ -84,6 +85,7 @@ int RunJoin(const JoinCliOptions& o) {
     }
     seeds.push_back(*seed);
   }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("join"));
   spdlog::set_pattern("%H:%M:%S specswarm join: %v");
   std::signal(SIGPIPE, SIG_IGN);
   if (Status s = exec::BecomeSubreaper(); !s.ok()) {

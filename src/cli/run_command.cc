@@ -292,6 +292,15 @@ int RunSpecs(const RunOptions& options) {
   }
   fs::remove_all(scratch, ec);
 
+  const bool peers_ran = std::any_of(swarm_run.peers().begin(), swarm_run.peers().end(),
+                                     [](const node::PeerSummary& p) { return p.files > 0; });
+  if (used_slots == 0 && !peers_ran && report.units().empty() && !report.interrupted) {
+    PrintPeers(swarm_run.peers());
+    char waited[32];
+    std::snprintf(waited, sizeof waited, "%g", options.wait);
+    return Fail(std::string("--slots 0 runs on peers only, and no peer took the run within ") + waited +
+                " s: start `specswarm join` on other machines, name one with --peer HOST:PORT, or give local slots");
+  }
   if (report.boot_error_kind == "bundler") {
     return Fail("the project's bundle could not be loaded (" + FirstLine(report.boot_error) +
                 "): run `bundle install`, or run without Bundler as `rspec` does without `bundle exec`: "
@@ -307,8 +316,6 @@ int RunSpecs(const RunOptions& options) {
                  report.boot_error.c_str());
     return 1;
   }
-  const bool peers_ran = std::any_of(swarm_run.peers().begin(), swarm_run.peers().end(),
-                                     [](const node::PeerSummary& p) { return p.files > 0; });
   if (peers_ran) report.StampHost(Hostname());
   console.PrintSummary(report);
   PrintPeers(swarm_run.peers());

@@ -1,0 +1,189 @@
+#include "swarm_lab.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace specswarm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+void WriteSuite(const std::string& project, const SleepySuite& suite) {
+  fs::create_directories(project + "/spec");
+  for (int i = 0; i < suite.files; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "%s/spec/f%02d_spec.rb", project.c_str(), i);
+    std::ofstream out(name);
+    out << "RSpec.describe \"file " << i << "\" do\n"
+        << "  it \"passes\" do\n    expect(1).to eq(1)\n  end\n"
+        << "  it \"sleeps\" do\n    sleep " << suite.seconds << "\n    expect(ENV).to have_key(\"TEST_ENV_NUMBER\")\n  end\n";
+    if (i % 3 == 0) out << "  it \"fails\" do\n    expect(1).to eq(2)\n  end\n";
+    if (i % 4 == 0) out << "  it \"is pending\" do\n    pending \"later\"\n    raise \"not yet\"\n  end\n";
+    out << "end\n";
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<SwarmLab> SwarmLab::Create(const std::string& scenario, int hosts, const SleepySuite& suite) {
+  auto net = NetnsLab::Create(scenario, hosts);
+  if (!net.ok()) return nullptr;
+  std::unique_ptr<SwarmLab> lab(new SwarmLab());
+  lab->lab_ = std::move(*net);
+  if (!lab->lab_->StartAllDaemons().ok()) return nullptr;
+  lab->coord_dir_ = lab->lab_->dir() + "/coord";
+  lab->project_ = lab->coord_dir_ + "/project";
+  WriteSuite(lab->project_, suite);
+  std::string out;
+  int rc = RunCommand({"sh", "-c",
+                       "cd " + Quote(lab->project_) +
+                           " && git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm suite"},
+                      &out, true);
+  if (rc != 0) return nullptr;
+  for (int h = 1; h <= hosts; ++h) fs::create_directories(lab->lab_->dir() + "/h" + std::to_string(h) + "/home");
+  return lab;
+}
+
+SwarmLab::~SwarmLab() {
+  if (run_) run_->Stop(std::chrono::milliseconds(3000));
+  for (auto& [host, join] : joins_) {
+    if (join) join->Stop(std::chrono::milliseconds(5000));
+  }
+}
+
+std::vector<std::string> SwarmLab::Env(int host) const {
+  const std::string base = lab_->dir() + "/h" + std::to_string(host);
+  return {"env", "HOME=" + base + "/home", "XDG_STATE_HOME=" + base + "/state", "XDG_CACHE_HOME=" + base + "/cache",
+          "XDG_CONFIG_HOME=" + base + "/config"};
+}
+
+bool SwarmLab::StartJoin(int host, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv{"sh", "-c", "mount -t tmpfs none \"$0\" && exec \"$@\"", coord_dir_};
+  for (const auto& e : Env(host)) argv.push_back(e);
+  for (const auto& a : std::vector<std::string>{SPECSWARM_BINARY, "join", "--slots", "2", "--port",
+                                                std::to_string(kPort), "--host", "host" + std::to_string(host)}) {
+    argv.push_back(a);
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  joins_[host].reset();
+  auto join = lab_->Spawn(host, argv, "join" + std::to_string(host) + ".log");
+  if (!join) return false;
+  joins_[host].emplace(std::move(*join));
+  return WaitForLog(host, "offers", std::chrono::seconds(10));
+}
+
+std::string SwarmLab::JoinLog(int host) const { return Slurp(lab_->dir() + "/join" + std::to_string(host) + ".log"); }
+
+bool SwarmLab::WaitForLog(int host, const std::string& text, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (JoinLog(host).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+pid_t SwarmLab::JoinPid(int host) { return joins_[host] ? joins_[host]->pid() : -1; }
+
+pid_t SwarmLab::NodePid(int host) {
+  pid_t guardian = JoinPid(host);
+  std::ifstream children("/proc/" + std::to_string(guardian) + "/task/" + std::to_string(guardian) + "/children");
+  pid_t node = -1;
+  children >> node;
+  return node;
+}
+
+int SwarmLab::StopJoin(int host, int sig) {
+  if (!joins_[host]) return -1;
+  int status = joins_[host]->Stop(std::chrono::milliseconds(15000), sig);
+  return status;
+}
+
+void SwarmLab::StartRun(const std::string& args) {
+  std::string env;
+  for (const auto& e : Env(1)) env += Quote(e) + " ";
+  const std::string command = "cd " + Quote(project_) + " && exec " + env + Quote(SPECSWARM_BINARY) + " run " + args +
+                              " --json " + Quote(lab_->dir() + "/report.json") + " > " +
+                              Quote(lab_->dir() + "/run.log") + " 2>&1";
+  run_.reset();
+  if (auto run = lab_->Spawn(1, {"sh", "-c", command}, "run-stderr.log")) run_.emplace(std::move(*run));
+}
+
+int SwarmLab::WaitRun(std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (run_ && run_->Running()) {
+    if (Clock::now() > deadline) {
+      run_->Stop(std::chrono::milliseconds(2000), SIGKILL);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return run_ ? run_->Stop() : -1;
+}
+
+void SwarmLab::KillRun(int sig) {
+  if (run_) kill(run_->pid(), sig);
+}
+
+std::string SwarmLab::RunOutput() const { return Slurp(lab_->dir() + "/run.log"); }
+
+nlohmann::json SwarmLab::RunReport() const {
+  return nlohmann::json::parse(Slurp(lab_->dir() + "/report.json"), nullptr, false);
+}
+
+nlohmann::json SwarmLab::Status(int host) {
+  std::vector<std::string> argv = Env(host);
+  argv.insert(argv.end(), {SPECSWARM_BINARY, "status", "--json", "--port", std::to_string(kPort)});
+  std::string out;
+  RunCommand(lab_->Wrap(host, argv), &out);
+  return nlohmann::json::parse(out, nullptr, false);
+}
+
+std::vector<std::string> SwarmLab::StrayProcesses(int host) {
+  std::string out;
+  RunCommand({"ip", "netns", "pids", lab_->Namespace(host)}, &out);
+  std::istringstream pids(out);
+  std::vector<std::string> stray;
+  pid_t guardian = JoinPid(host), node = NodePid(host);
+  for (std::string pid; pids >> pid;) {
+    if (pid == std::to_string(guardian) || pid == std::to_string(node)) continue;
+    std::string cmdline = Slurp("/proc/" + pid + "/cmdline");
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    if (cmdline.empty() || cmdline.find("avahi-daemon") != std::string::npos ||
+        cmdline.find("dbus-daemon") != std::string::npos || cmdline.rfind("ip ", 0) == 0) {
+      continue;
+    }
+    stray.push_back(pid + " " + cmdline);
+  }
+  return stray;
+}
+
+ReportCounts CountsOf(const nlohmann::json& report) {
+  ReportCounts counts;
+  if (!report.is_object() || !report.contains("summary")) return counts;
+  counts.examples = report["summary"].value("example_count", -1);
+  counts.failures = report["summary"].value("failure_count", -1);
+  counts.pending = report["summary"].value("pending_count", -1);
+  for (const auto& e : report["examples"]) counts.hosts[e.value("host", "")] += 1;
+  return counts;
+}
+
+}  // namespace specswarm::testing

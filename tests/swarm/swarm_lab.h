@@ -1,0 +1,85 @@
+// SwarmLab: a swarm of real `specswarm join` nodes in a NetnsLab (one network namespace, one
+// avahi-daemon and one state directory per host, a bridge between them), and a coordinator's
+// project on host 1 that the other hosts cannot read: each peer runs with a private empty mount
+// over the coordinator's folder, so a peer that ran a spec proves the code travelled as a pack.
+//
+// Everything the lab starts is owned by PID (ChildProcess) and stopped by the destructor, then
+// the NetnsLab deletes the namespaces, even when a test fails.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "netns_lab.h"
+
+namespace specswarm::testing {
+
+// A generated suite: `files` spec files; file i sleeps `seconds` in one example, every third
+// has a failing example, every fourth a pending one.
+struct SleepySuite {
+  int files = 12;
+  double seconds = 0.5;
+  int Examples() const { return files * 2 + Failures() + Pending(); }
+  int Failures() const { return (files + 2) / 3; }
+  int Pending() const { return (files + 3) / 4; }
+};
+
+class SwarmLab {
+ public:
+  // Builds `hosts` hosts with their daemons and writes the suite into host 1's project.
+  static std::unique_ptr<SwarmLab> Create(const std::string& scenario, int hosts, const SleepySuite& suite);
+  ~SwarmLab();
+
+  NetnsLab& net() { return *lab_; }
+  const std::string& project() const { return project_; }
+  std::string Address(int host) const { return lab_->Address(host); }
+  static constexpr int kPort = 7070;
+
+  // `specswarm join` on `host` (its own HOME and XDG_STATE_HOME; the project hidden).
+  bool StartJoin(int host, const std::vector<std::string>& extra = {});
+  // Waits until `host`'s join log holds `text`.
+  bool WaitForLog(int host, const std::string& text, std::chrono::milliseconds timeout);
+  std::string JoinLog(int host) const;
+  pid_t JoinPid(int host);             // the guardian, the PID `join` was started as
+  pid_t NodePid(int host);             // the node below it
+  int StopJoin(int host, int sig = 15);  // returns the exit status
+
+  // `specswarm run ARGS --json REPORT` in the project on host 1, in the background.
+  void StartRun(const std::string& args);
+  // Waits for the run to end; returns its exit code, -1 on timeout (the run is then killed).
+  int WaitRun(std::chrono::seconds timeout);
+  void KillRun(int sig);
+  std::string RunOutput() const;  // stdout and stderr
+  nlohmann::json RunReport() const;
+  pid_t RunPid() const { return run_ ? run_->pid() : -1; }
+
+  // `specswarm status --json` on `host`.
+  nlohmann::json Status(int host);
+  // Processes in `host`'s namespace that are neither its daemons nor `join` itself.
+  std::vector<std::string> StrayProcesses(int host);
+
+ private:
+  SwarmLab() = default;
+  std::vector<std::string> Env(int host) const;
+
+  std::unique_ptr<NetnsLab> lab_;
+  std::string project_;
+  std::string coord_dir_;  // hidden from the peers
+  std::map<int, std::optional<ChildProcess>> joins_;
+  std::optional<ChildProcess> run_;
+};
+
+// Counts of an RSpec JSON report, and the hosts its examples ran on.
+struct ReportCounts {
+  int examples = -1, failures = -1, pending = -1;
+  std::map<std::string, int> hosts;  // host -> examples
+};
+ReportCounts CountsOf(const nlohmann::json& report);
+
+}  // namespace specswarm::testing
