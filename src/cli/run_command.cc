@@ -21,6 +21,7 @@
 #include "cli/version.h"
 #include "exec/process_sweep.h"
 #include "exec/shim_path.h"
+#include "node/reservation.h"
 #include "node/state_dir.h"
 #include "node/swarm_run.h"
 #include "node/spec_files.h"
@@ -168,7 +169,7 @@ int RunSpecs(const RunOptions& options) {
   const int slots = options.slots >= 0 ? options.slots : cores;
   // Split long files for the capacity we can count on now: the local slots (or one peer's).
   auto units = node::PlanUnits(*files, *history, node::PlanOptions{std::max(slots, 1)});
-  const int used_slots = std::min<int>(slots, static_cast<int>(units.size()));
+  int used_slots = std::min<int>(slots, static_cast<int>(units.size()));
 
   std::vector<discovery::Seed> seeds;
   for (const std::string& text : options.peers) {
@@ -194,6 +195,24 @@ int RunSpecs(const RunOptions& options) {
   }
   const std::string targets_file = (scratch / "targets").string();
   if (Status s = node::WriteTargetsFile(targets_file, targets); !s.ok()) return Fail(s.message());
+
+  // One machine, one budget: when this machine also runs `join`, the run's local slots come out
+  // of that node's slots, so two runs here share the cores instead of doubling them.
+  zmq::context_t zmq_context(1);
+  const std::string run_id = node::RandomHexId();
+  std::optional<node::Reservation> reservation;
+  std::string budget_note;
+  if (used_slots > 0) {
+    reservation = node::Reservation::Ask(zmq_context, node::StateDir(), run_id, Hostname(), used_slots,
+                                         std::chrono::milliseconds(1000));
+    if (reservation && reservation->granted() < used_slots) {
+      const int granted = std::max(reservation->granted(), 1);
+      budget_note = "this machine's `specswarm join` had " + std::to_string(reservation->granted()) + " of " +
+                    std::to_string(used_slots) + " slots idle (other runs hold the rest): using " +
+                    std::to_string(granted) + " local slot" + (granted == 1 ? "" : "s");
+      used_slots = granted;
+    }
+  }
 
   node::SwarmRunOptions run;
   run.local.slots = used_slots;
@@ -251,7 +270,7 @@ int RunSpecs(const RunOptions& options) {
     swarm.hello.host = Hostname();
     swarm.hello.version = std::string(kVersion);
     node::OfferMsg& offer = swarm.offer;
-    offer.run_id = node::RandomHexId();
+    offer.run_id = run_id;
     offer.commit = snapshot->commit;
     offer.repo_key = node::RepoKey(snapshot->workdir);
     offer.project_subdir = fs::relative(project, snapshot->workdir, ec).string();
@@ -272,6 +291,7 @@ int RunSpecs(const RunOptions& options) {
     std::printf("Peers: looking for them (%s); each joins when ready\n", sources.empty() ? "the last-seen cache" : sources.c_str());
   }
   if (!tmp_note.empty()) std::printf("Note: %s\n", tmp_note.c_str());
+  if (!budget_note.empty()) std::printf("Note: %s\n", budget_note.c_str());
   std::fflush(stdout);
 
   ConsoleReport console(stdout,
@@ -283,6 +303,7 @@ int RunSpecs(const RunOptions& options) {
   // Daemons a spec starts are re-parented here, not to init, so the run can end them.
   if (Status s = exec::BecomeSubreaper(); !s.ok()) std::fprintf(stderr, "specswarm: %s\n", s.message().c_str());
   node::SwarmRun swarm_run(std::move(run), std::move(units), &console);
+  if (reservation) swarm_run.AdoptReservation(std::move(*reservation));
   node::RunReport report = swarm_run.Run();
   auto leftovers = exec::EndDescendants(std::chrono::seconds(2));
   if (!leftovers.empty()) {

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "base/atomic_file.h"
 #include "base/child_process.h"
 #include "discovery/advertiser.h"
 #include "discovery/backend.h"
@@ -28,6 +30,7 @@ const char* PhaseName(ServedRun::Phase phase) {
     case ServedRun::Phase::kBooting: return "booting";
     case ServedRun::Phase::kRunning: return "running";
     case ServedRun::Phase::kClosing: return "finishing";
+    case ServedRun::Phase::kReserved: return "local";
     case ServedRun::Phase::kOver: return "over";
   }
   return "?";
@@ -56,6 +59,10 @@ JoinDaemon::JoinDaemon(JoinOptions options) : options_(std::move(options)) {}
 
 JoinDaemon::~JoinDaemon() {
   runs_.clear();
+  if (port_ > 0 && router_) {
+    std::error_code ec;
+    std::filesystem::remove(options_.state_dir + "/port", ec);
+  }
   advertiser_.reset();
 }
 
@@ -79,6 +86,10 @@ Status JoinDaemon::Start() {
   if (!router.ok()) return router.status();
   router_ = std::move(*router);
   port_ = BoundPort(*router_);
+  // Runs on this machine find this node here, to count their local slots against its budget.
+  if (Status s = WriteFileAtomically(options_.state_dir + "/port", std::to_string(port_) + "\n"); !s.ok()) {
+    spdlog::warn("{}", s.message());
+  }
 
   const char* ruby_env = std::getenv("SPECSWARM_RUBY");
   context_for_runs_.ruby = ruby_env && *ruby_env ? ruby_env : "ruby";
@@ -213,19 +224,23 @@ void JoinDaemon::Offered(const std::string& from, const OfferMsg& offer) {
     SendTo(*router_, from, DeclineMsg{offer.run_id, why});
   };
   if (runs_.count(offer.run_id)) return;  // a repeated offer
-  if (!why_not_.empty()) return decline(why_not_);
-  if (!RubyMatches(ruby_version_, offer.ruby_version)) {
+  if (!why_not_.empty() && !offer.reserve_only) return decline(why_not_);
+  if (!offer.reserve_only && !RubyMatches(ruby_version_, offer.ruby_version)) {
     return decline("Ruby " + ruby_version_ + " here, the project's .ruby-version asks for " + offer.ruby_version);
   }
-  if (offer.run_id.empty() || offer.commit.size() != 40) return decline("the offer is incomplete");
+  if (offer.run_id.empty() || (!offer.reserve_only && offer.commit.size() != 40)) return decline("the offer is incomplete");
   int slots = std::min(Idle(), std::max(offer.slots_wanted, 1));
   int first = 0;
   while (slots > 0 && (first = FirstFreeSlot(slots)) == 0) --slots;  // fragmented: take what is contiguous
   if (slots <= 0) return decline("no idle slot");
   auto run = std::make_unique<ServedRun>(&context_for_runs_, from, offer, first, slots);
   if (Status s = run->Begin(); !s.ok()) return decline(s.message());
-  spdlog::info("accepted run {} from {}: {} slot{}, snapshot {}", offer.run_id, offer.coordinator_host, slots,
-               slots == 1 ? "" : "s", offer.commit.substr(0, 12));
+  if (offer.reserve_only) {
+    spdlog::info("holding {} slot{} for run {} of this machine", slots, slots == 1 ? "" : "s", offer.run_id);
+  } else {
+    spdlog::info("accepted run {} from {}: {} slot{}, snapshot {}", offer.run_id, offer.coordinator_host, slots,
+                 slots == 1 ? "" : "s", offer.commit.substr(0, 12));
+  }
   runs_[offer.run_id] = std::move(run);
   UpdateAdvert();
 }

@@ -1,5 +1,7 @@
 #include "node/peer_link.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "node/sockets.h"
@@ -11,9 +13,9 @@ double Since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// A peer's slot finishes a unit, and its own kill of a unit past the timeout is reported, well
-// within this grace; after it the coordinator takes the lease back itself.
-constexpr double kLeaseGraceSeconds = 30;
+// A peer kills a unit that runs past the timeout itself and reports it at once; a lease still
+// unanswered this long after the timeout is taken back by the coordinator.
+double LeaseGrace(double unit_timeout) { return std::clamp(unit_timeout, 5.0, 30.0); }
 constexpr size_t kChunkBytes = 1u << 20;
 
 }  // namespace
@@ -210,7 +212,7 @@ void PeerLink::Tick() {
   if (share_->unit_timeout > 0) {
     std::vector<int> overdue;
     for (const auto& [id, since] : leases_) {
-      if (Since(since) > share_->unit_timeout + kLeaseGraceSeconds) overdue.push_back(id);
+      if (Since(since) > share_->unit_timeout + LeaseGrace(share_->unit_timeout)) overdue.push_back(id);
     }
     for (int id : overdue) {
       leases_.erase(id);

@@ -14,7 +14,7 @@ auto Tie(HelloMsg& m) { return std::tie(m.proto, m.node_id, m.host, m.version, m
 auto Tie(OfferMsg& m) {
   return std::tie(m.run_id, m.commit, m.repo_key, m.project_subdir, m.coordinator_host, m.ruby_version, m.slots_wanted, m.rspec_args,
                   m.targets, m.preload, m.fork_isolation, m.bundler, m.first_is_1, m.shared_tmp, m.unit_timeout,
-                  m.boot_timeout);
+                  m.boot_timeout, m.reserve_only);
 }
 auto Tie(AcceptMsg& m) { return std::tie(m.run_id, m.slots, m.haves); }
 auto Tie(DeclineMsg& m) { return std::tie(m.run_id, m.why); }

@@ -80,6 +80,9 @@ struct OfferMsg {
   bool shared_tmp = false;
   double unit_timeout = 0;
   double boot_timeout = 0;
+  // From a run on this node's own machine: no code, no workers, just hold `slots_wanted` slots
+  // of this machine's budget for the run's local slots while it lasts (one machine, one budget).
+  bool reserve_only = false;
 };
 
 struct AcceptMsg {

@@ -46,6 +46,11 @@ void ServedRun::Send(const Message& message) {
 }
 
 Status ServedRun::Begin() {
+  if (offer_.reserve_only) {
+    phase_ = Phase::kReserved;
+    Send(AcceptMsg{offer_.run_id, slots_, {}});
+    return Status::Ok();
+  }
   std::error_code ec;
   std::filesystem::create_directories(run_dir_, ec);
   if (ec) return Status::Error("cannot create " + run_dir_ + ": " + ec.message());
@@ -91,9 +96,11 @@ void ServedRun::Handle(const Message& message) {
     }
     phase_ = Phase::kClosing;
     pool_->Close();
+  } else if (phase_ == Phase::kReserved && std::get_if<FinishMsg>(&message)) {
+    End("finished");
   } else if (auto* cancel = std::get_if<CancelMsg>(&message)) {
     leaving_ = true;  // nothing to hand back: the coordinator is done with us
-    End("cancelled by the coordinator (" + cancel->why + ")");
+    End(phase_ == Phase::kReserved ? "released" : "cancelled by the coordinator (" + cancel->why + ")");
   }
 }
 

@@ -39,7 +39,8 @@ struct PeerContext {
 
 class ServedRun : public UnitSource {
  public:
-  enum class Phase { kSyncing, kPreparing, kBooting, kRunning, kClosing, kOver };
+  // kReserved: slots held for a run of this machine's own (OfferMsg::reserve_only).
+  enum class Phase { kSyncing, kPreparing, kBooting, kRunning, kClosing, kReserved, kOver };
 
   ServedRun(PeerContext* context, std::string routing_id, OfferMsg offer, int first_slot, int slots);
   ~ServedRun() override;

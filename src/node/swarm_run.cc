@@ -163,6 +163,7 @@ void SwarmRun::Loop(const std::function<bool()>& until, bool taking) {
       link->Process();
       link->Tick();
     }
+    if (reservation_) reservation_->Tick();
     if (taking && scheduler_.TakeWorkAvailable()) {
       if (pool_) pool_->Dispatch();
       for (auto& link : links_) link->ServeWaiting();
@@ -227,6 +228,7 @@ RunReport SwarmRun::Run() {
   }
   if (!report.boot_error.empty() && scheduler_.completed() > 0) report.boot_error.clear();  // peers ran it
   if (finder_) finder_->SaveCache();
+  if (reservation_) reservation_->Release();
   report.wall_time = Since(start);
   return std::move(report);
 }

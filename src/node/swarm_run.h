@@ -18,6 +18,7 @@
 
 #include "discovery/seed_list.h"
 #include "node/peer_link.h"
+#include "node/reservation.h"
 #include "node/run_report.h"
 #include "node/scheduler.h"
 #include "node/slot_pool.h"
@@ -55,6 +56,9 @@ class SwarmRun {
   SwarmRun(SwarmRunOptions options, std::vector<SpecUnit> units, RunObserver* observer);
   ~SwarmRun();
 
+  // This machine's slots claimed from its own `join` for the run's duration (heartbeated here).
+  void AdoptReservation(Reservation reservation) { reservation_.emplace(std::move(reservation)); }
+
   RunReport Run();
   const std::vector<PeerSummary>& peers() const { return peer_summary_; }
   uint64_t pack_bytes_sent() const { return share_.bytes_sent; }
@@ -82,6 +86,7 @@ class SwarmRun {
   std::vector<std::unique_ptr<PeerLink>> links_;
   std::vector<PeerSummary> peer_summary_;
   bool booted_messages_shown_ = false;
+  std::optional<Reservation> reservation_;
 };
 
 }  // namespace specswarm::node
