@@ -25,7 +25,9 @@ struct Peer {
   std::string id;     // empty until the node told us (TXT or hello)
   std::string instance;                 // DNS-SD instance name, mDNS peers only
   std::string host;                     // host name ("ws12.local") or the seed's host
-  std::vector<std::string> addresses;   // numeric, deduplicated, IPv4 first
+  // Numeric, deduplicated: IPv4, then routable IPv6, then link-local IPv6 with its scope
+  // ("fe80::1%eth0"), so the first one is the best to connect to.
+  std::vector<std::string> addresses;
   uint16_t port = 0;
   std::optional<NodeAdvert> advert;     // parsed TXT; absent for a seed not yet contacted
   PeerSource source = PeerSource::kMdns;

@@ -1,5 +1,7 @@
 #include "discovery/peer_directory.h"
 
+#include <net/if.h>
+
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -32,6 +34,19 @@ std::string Peer::Endpoint() const {
 }
 
 namespace {
+
+bool IsLinkLocal(const std::string& address) {
+  return address.size() > 4 && (address.compare(0, 4, "fe80") == 0 || address.compare(0, 4, "FE80") == 0);
+}
+
+// A link-local IPv6 address means nothing without its interface: "fe80::1%eth0", so that a
+// connection to it leaves through the interface the node was seen on.
+std::string WithScope(const std::string& address, int interface) {
+  if (!IsLinkLocal(address) || address.find('%') != std::string::npos || interface <= 0) return address;
+  char name[IF_NAMESIZE] = {};
+  if (!if_indextoname(static_cast<unsigned>(interface), name)) return address;
+  return address + "%" + name;
+}
 
 bool SameView(const Peer& a, const Peer& b) {
   return a.id == b.id && a.instance == b.instance && a.host == b.host &&
@@ -121,12 +136,16 @@ void PeerDirectory::Rebuild(Entry& entry) {
   for (const auto& [key, s] : entry.sightings) {
     if (!newest || s.seq > newest->seq) newest = &s;
     if (s.address.empty()) continue;
-    auto& list = s.address.find(':') == std::string::npos ? v4 : v6;
-    if (std::find(list.begin(), list.end(), s.address) == list.end()) list.push_back(s.address);
+    const std::string address = WithScope(s.address, std::get<1>(key));
+    auto& list = address.find(':') == std::string::npos ? v4 : v6;
+    if (std::find(list.begin(), list.end(), address) == list.end()) list.push_back(address);
   }
   if (!newest) return;
   std::sort(v4.begin(), v4.end());
-  std::sort(v6.begin(), v6.end());
+  // Routable IPv6 before link-local: a link-local address reaches the node only on its link.
+  std::stable_sort(v6.begin(), v6.end(), [](const std::string& a, const std::string& b) {
+    return !IsLinkLocal(a) && IsLinkLocal(b);
+  });
   Peer& p = entry.peer;
   p.key = newest->advert.id;
   p.id = newest->advert.id;

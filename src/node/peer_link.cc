@@ -17,6 +17,9 @@ double Since(std::chrono::steady_clock::time_point t) {
 // unanswered this long after the timeout is taken back by the coordinator.
 double LeaseGrace(double unit_timeout) { return std::clamp(unit_timeout, 5.0, 30.0); }
 constexpr size_t kChunkBytes = 1u << 20;
+// A Lease reaches a live peer in milliseconds; one its heartbeat still lacks this long after
+// it was sent was lost with a broken connection.
+constexpr double kLostLeaseSeconds = 3;
 
 }  // namespace
 
@@ -77,6 +80,7 @@ void PeerLink::Handle(const Message& message) {
     if (state_ != State::kHello) return;
     if (!hello->host.empty()) host_ = hello->host;
     id_ = hello->node_id;
+    runner_ = "peer:" + (id_.empty() ? endpoint_ : id_);  // never "", this machine's own slots
     if (hello->proto != kProtocolVersion) {
       return Exclude("speaks protocol version " + std::to_string(hello->proto) + ", this node " +
                          std::to_string(kProtocolVersion) + " (run the same specswarm version on both)",
@@ -138,13 +142,13 @@ void PeerLink::Handle(const Message& message) {
     SendLease(take->slot);
   } else if (auto* example = std::get_if<ExampleMsg>(&message)) {
     const std::string* holder = scheduler.Holder(example->lease_id);
-    if (!holder || *holder != id_) return;
+    if (!holder || *holder != runner_) return;
     exec::ExampleResult e = example->example;
     e.host = host_;
     scheduler.Example(example->lease_id, e);
   } else if (auto* result = std::get_if<ResultMsg>(&message)) {
     const std::string* holder = scheduler.Holder(result->lease_id);
-    if (!holder || *holder != id_) {
+    if (!holder || *holder != runner_) {
       spdlog::info("dropped a result from {} for lease {}: no longer live", host_, result->lease_id);
       return;
     }
@@ -161,7 +165,7 @@ void PeerLink::Handle(const Message& message) {
     int n = 0;
     for (int id : returned->lease_ids) {
       const std::string* holder = scheduler.Holder(id);
-      if (!holder || *holder != id_) continue;
+      if (!holder || *holder != runner_) continue;
       leases_.erase(id);
       n += scheduler.Return(id) ? 1 : 0;
     }
@@ -169,6 +173,9 @@ void PeerLink::Handle(const Message& message) {
       share_->observer->OnNotice(host_ + " handed back " + std::to_string(n) + " file" + (n == 1 ? "" : "s") +
                                  (returned->why.empty() ? "" : " (" + returned->why + ")") + "; they run elsewhere");
     }
+  } else if (auto* beat = std::get_if<HeartbeatMsg>(&message)) {
+    heard_leases_ = std::set<int>(beat->leases.begin(), beat->leases.end());
+    heard_at_ = Clock::now();
   } else if (std::get_if<DoneMsg>(&message)) {
     if (state_ == State::kFinishing || state_ == State::kRunning) {
       state_ = State::kDone;
@@ -178,7 +185,7 @@ void PeerLink::Handle(const Message& message) {
 }
 
 void PeerLink::SendLease(int slot) {
-  std::optional<Lease> lease = share_->scheduler->Take(id_, slot);
+  std::optional<Lease> lease = share_->scheduler->Take(runner_, slot);
   if (!lease) {
     waiting_slots_.insert(slot);
     return;
@@ -209,6 +216,20 @@ void PeerLink::Tick() {
     return Lose(why);
   }
   if (state_ != State::kHello && Since(last_sent_) >= kHeartbeatInterval) Send(HeartbeatMsg{share_->offer.run_id});
+  if (state_ == State::kRunning && heard_at_ != Clock::time_point{}) {
+    // Sent well before the peer's last heartbeat, yet not in it: the Lease never arrived.
+    std::vector<int> lost;
+    for (const auto& [id, since] : leases_) {
+      if (since + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kLostLeaseSeconds)) < heard_at_ &&
+          !heard_leases_.count(id)) {
+        lost.push_back(id);
+      }
+    }
+    for (int id : lost) {
+      leases_.erase(id);
+      if (share_->scheduler->Return(id)) spdlog::info("a lease to {} was lost in transit; it runs elsewhere", host_);
+    }
+  }
   if (share_->unit_timeout > 0) {
     std::vector<int> overdue;
     for (const auto& [id, since] : leases_) {
@@ -237,7 +258,7 @@ void PeerLink::Cancel(const std::string& why) {
   if (!active()) return;
   if (state_ != State::kHello) Send(CancelMsg{share_->offer.run_id, why});
   state_ = State::kDone;
-  share_->scheduler->RunnerLost(id_);
+  share_->scheduler->RunnerLost(runner_);
   leases_.clear();
   socket_.reset();
 }
@@ -247,6 +268,8 @@ void PeerLink::Exclude(const std::string& why, bool at_hello) {
   state_ = State::kExcluded;
   why_ = why;
   excluded_at_hello_ = at_hello;
+  leases_.clear();
+  if (!runner_.empty()) share_->scheduler->RunnerLost(runner_);
   socket_.reset();
   if (!at_hello) share_->observer->OnNotice(host_ + " takes no work: " + why);
 }
@@ -255,7 +278,7 @@ void PeerLink::Lose(const std::string& why) {
   state_ = State::kLost;
   why_ = why;
   leases_.clear();
-  int back = share_->scheduler->RunnerLost(id_);
+  int back = share_->scheduler->RunnerLost(runner_);
   socket_.reset();
   share_->observer->OnNotice("lost " + host_ + " (" + why + ")" +
                              (back > 0 ? "; its " + std::to_string(back) + " file" + (back == 1 ? "" : "s") +

@@ -57,6 +57,8 @@ class PeerLink {
   bool running() const { return state_ == State::kRunning; }
   const std::string& key() const { return key_; }
   const std::string& id() const { return id_; }
+  // The Scheduler's name for this peer's leases: "peer:<id>" once it said hello.
+  const std::string& runner() const { return runner_; }
   const std::string& host() const { return host_; }
   const std::string& endpoint() const { return endpoint_; }
   const std::string& why() const { return why_; }
@@ -75,7 +77,7 @@ class PeerLink {
 
   RunShare* share_;
   std::string key_, label_, endpoint_;
-  std::string id_, host_;
+  std::string id_, host_, runner_;
   std::optional<zmq::socket_t> socket_;
   State state_ = State::kHello;
   std::string why_;
@@ -84,6 +86,8 @@ class PeerLink {
   std::optional<sync::PackStream> pack_;
   std::set<int> waiting_slots_;                 // asked for a unit the queue did not have
   std::map<int, Clock::time_point> leases_;     // live leases this peer holds, since when
+  std::set<int> heard_leases_;                  // what its last heartbeat said it holds
+  Clock::time_point heard_at_{};                // when that heartbeat came
   Clock::time_point last_heard_, last_sent_, state_since_;
 };
 

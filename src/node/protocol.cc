@@ -20,7 +20,13 @@ auto Tie(AcceptMsg& m) { return std::tie(m.run_id, m.slots, m.haves); }
 auto Tie(DeclineMsg& m) { return std::tie(m.run_id, m.why); }
 auto Tie(PackInfoMsg& m) { return std::tie(m.run_id, m.commit, m.pack_id, m.size, m.objects); }
 auto Tie(ChunkRequestMsg& m) { return std::tie(m.run_id, m.pack_id, m.offset); }
-auto Tie(PackChunkMsg& m) { return std::tie(m.run_id, m.pack_id, m.offset, m.bytes); }
+// Pack bytes are binary: msgpack bin, not str (which msgpack reserves for UTF-8 text).
+struct Bin {
+  std::string& bytes;
+};
+auto Tie(PackChunkMsg& m) {
+  return std::tuple<std::string&, std::string&, uint64_t&, Bin>(m.run_id, m.pack_id, m.offset, Bin{m.bytes});
+}
 auto Tie(ReadyMsg& m) { return std::tie(m.run_id, m.slots, m.prepare_time); }
 auto Tie(FailedMsg& m) { return std::tie(m.run_id, m.why); }
 auto Tie(TakeMsg& m) { return std::tie(m.run_id, m.slot); }
@@ -30,7 +36,7 @@ auto Tie(ResultMsg& m) { return std::tie(m.run_id, m.lease_id, m.unit); }
 auto Tie(SuiteResultMsg& m) { return std::tie(m.run_id, m.unit); }
 auto Tie(FinishMsg& m) { return std::tie(m.run_id); }
 auto Tie(DoneMsg& m) { return std::tie(m.run_id); }
-auto Tie(HeartbeatMsg& m) { return std::tie(m.run_id); }
+auto Tie(HeartbeatMsg& m) { return std::tie(m.run_id, m.leases); }
 auto Tie(CancelMsg& m) { return std::tie(m.run_id, m.why); }
 auto Tie(ReturnedMsg& m) { return std::tie(m.run_id, m.lease_ids, m.why); }
 auto Tie(StatusQueryMsg&) { return std::tuple<>(); }
@@ -61,6 +67,10 @@ struct WireError : std::runtime_error {
 };
 
 void Put(Packer& p, const std::string& v) { p.pack(v); }
+void Put(Packer& p, const Bin& v) {
+  p.pack_bin(static_cast<uint32_t>(v.bytes.size()));
+  p.pack_bin_body(v.bytes.data(), static_cast<uint32_t>(v.bytes.size()));
+}
 void Put(Packer& p, bool v) { p.pack(v); }
 template <typename T>
   requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
@@ -101,6 +111,7 @@ void Get(const msgpack::object& o, std::string& v) {
     throw WireError("a string was expected");
   }
 }
+void Get(const msgpack::object& o, Bin& v) { Get(o, v.bytes); }
 void Get(const msgpack::object& o, bool& v) {
   if (o.type != msgpack::type::BOOLEAN) throw WireError("a boolean was expected");
   v = o.via.boolean;

@@ -164,7 +164,9 @@ struct SuiteResultMsg {
 
 struct FinishMsg { std::string run_id; };
 struct DoneMsg { std::string run_id; };
-struct HeartbeatMsg { std::string run_id; };
+// From a peer it also lists the leases the peer holds (running or queued): a lease the
+// coordinator sent that a later heartbeat does not list was lost in transit and is taken back.
+struct HeartbeatMsg { std::string run_id; std::vector<int> leases; };
 struct CancelMsg { std::string run_id; std::string why; };
 // A leaving peer hands these leases back unanswered.
 struct ReturnedMsg { std::string run_id; std::vector<int> lease_ids; std::string why; };
@@ -184,7 +186,8 @@ std::string Encode(const Message& message);
 // One line saying what is wrong when `bytes` is not exactly one known message.
 Result<Message> Decode(std::string_view bytes);
 
-// The largest frame a node accepts (a pack chunk plus headroom); larger ones are dropped unread.
-inline constexpr size_t kMaxFrameBytes = 8u << 20;
+// The largest frame a node accepts: a pack chunk, or the result of a file with a few hundred
+// thousand examples. A larger frame is a protocol error that closes the connection unread.
+inline constexpr size_t kMaxFrameBytes = 64u << 20;
 
 }  // namespace specswarm::node

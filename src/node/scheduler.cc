@@ -34,7 +34,9 @@ bool Scheduler::Example(int lease_id, const exec::ExampleResult& example) {
 
 bool Scheduler::Return(int lease_id) {
   if (!holders_.erase(lease_id) || !queue_.Release(lease_id)) return false;
-  if (stopped_) {
+  if (!drop_why_.empty()) {
+    DropPending(drop_why_);
+  } else if (stopped_) {
     report_.not_run += static_cast<int>(queue_.Cancel().size());
   } else {
     work_available_ = true;
@@ -62,6 +64,8 @@ void Scheduler::Cancel() {
 }
 
 void Scheduler::DropPending(const std::string& why) {
+  stopped_ = true;
+  drop_why_ = why;
   for (auto& unit : queue_.Cancel()) {
     exec::UnitResult result;
     result.unit_id = unit.id;

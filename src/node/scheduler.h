@@ -72,6 +72,7 @@ class Scheduler {
   RunObserver* observer_;
   bool fail_fast_;
   bool stopped_ = false;
+  std::string drop_why_;  // set by DropPending: a unit given back later gets the same result
   bool work_available_ = false;
   std::map<int, std::string> holders_;  // live lease -> runner
   std::map<std::string, int> answered_;

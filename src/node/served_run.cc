@@ -21,6 +21,8 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+constexpr double kRetakeSeconds = 5;
+
 }  // namespace
 
 ServedRun::ServedRun(PeerContext* context, std::string routing_id, OfferMsg offer, int first_slot, int slots)
@@ -215,7 +217,19 @@ void ServedRun::Process() {
                   offer_.coordinator_host.c_str(), Since(last_heard_));
     return End(why);
   }
-  if (Since(last_sent_) >= kHeartbeatInterval) Send(HeartbeatMsg{offer_.run_id});
+  if (Since(last_sent_) >= kHeartbeatInterval) {
+    HeartbeatMsg beat{offer_.run_id, pool_ ? pool_->LeaseIds() : std::vector<int>{}};
+    for (const Lease& lease : ready_) beat.leases.push_back(lease.id);
+    Send(beat);
+  }
+  // A request lost with a broken link would leave its slot idle: ask again now and then (an
+  // extra lease it brings is queued here and run by the next idle slot).
+  for (auto& [slot, since] : asked_) {
+    if (phase_ == Phase::kRunning && Since(since) > kRetakeSeconds) {
+      since = Clock::now();
+      Send(TakeMsg{offer_.run_id, slot});
+    }
+  }
 }
 
 void ServedRun::Leave(const std::string& why) {
@@ -251,7 +265,7 @@ std::optional<Lease> ServedRun::Take(int slot) {
     return lease;
   }
   if (phase_ == Phase::kRunning && !asked_.count(slot)) {
-    asked_.insert(slot);
+    asked_[slot] = Clock::now();
     Send(TakeMsg{offer_.run_id, slot});
   }
   return std::nullopt;

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -97,7 +98,7 @@ class ServedRun : public UnitSource {
   std::string work_dir_;            // written by the thread before it signals
   std::unique_ptr<SlotPool> pool_;
   std::deque<Lease> ready_;         // leases received, not yet taken by a slot
-  std::set<int> asked_;             // slots with a Take outstanding
+  std::map<int, Clock::time_point> asked_;  // slots with a Take outstanding, since when
   bool leaving_ = false;
   std::vector<int> handed_back_;    // leases returned while leaving
   int files_done_ = 0;

@@ -433,6 +433,14 @@ int SlotPool::busy() const {
   return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->state == SlotState::kBusy; }));
 }
 
+std::vector<int> SlotPool::LeaseIds() const {
+  std::vector<int> ids;
+  for (const auto& slot : slots_) {
+    if (slot->lease) ids.push_back(slot->lease->id);
+  }
+  return ids;
+}
+
 bool SlotPool::AnySlotIn(SlotState state) const {
   return std::any_of(slots_.begin(), slots_.end(), [state](const auto& s) { return s->state == state; });
 }

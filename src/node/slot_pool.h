@@ -89,6 +89,8 @@ class SlotPool {
   // RSpec's example_status_persistence_file_path, once a slot booted ("" when unset).
   const std::string& status_path() const { return status_path_; }
   double slowest_boot() const { return slowest_boot_; }
+  // The leases the slots are running now.
+  std::vector<int> LeaseIds() const;
   // Why slots could not boot: the first error, and its kind ("bundler"), when none booted.
   std::string boot_error() const;
   const std::string& boot_error_kind() const { return boot_error_kind_; }

@@ -8,8 +8,11 @@ void CommonOptions(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxFrameBytes));
   socket.set(zmq::sockopt::tcp_keepalive, 1);
   socket.set(zmq::sockopt::ipv6, 1);
-  socket.set(zmq::sockopt::sndhwm, 10000);
-  socket.set(zmq::sockopt::rcvhwm, 10000);
+  // No high-water mark: a ROUTER drops what exceeds it without a word, and a lost result or
+  // request would stall a slot. What queues is bounded by the run; a dead link is found by the
+  // heartbeats within seconds.
+  socket.set(zmq::sockopt::sndhwm, 0);
+  socket.set(zmq::sockopt::rcvhwm, 0);
 }
 
 Result<Message> DecodeFrame(const zmq::message_t& frame) {

@@ -3,8 +3,10 @@
 // the "Trust" issue) is one switch here, not a hunt through the code.
 //
 // A node serves one ROUTER (`join`); a coordinator or a status client opens one DEALER per peer.
-// Send/Receive move one protocol message per frame and never block: a message that cannot be
-// queued now is dropped (the heartbeats and leases recover from a lost message).
+// Send/Receive move one protocol message per frame and never block. Queues have no high-water
+// mark, so nothing is dropped while a link is up; what a broken link loses, the protocol
+// recovers: leases missing from a peer's heartbeat go back to the queue, and a peer asks again
+// for work it did not get.
 // Not thread-safe (ZeroMQ sockets are not).
 #pragma once
 

@@ -221,8 +221,8 @@ RunReport SwarmRun::Run() {
   for (auto& link : links_) {
     if (link->active()) link->Cancel(report.interrupted ? "the run was interrupted" : "the run is over");
     PeerSummary summary{link->host(), link->endpoint(), ToString(link->state()), link->why(), link->slots(), 0};
-    auto answered = scheduler_.answered().find(link->id());
-    if (answered != scheduler_.answered().end() && !link->id().empty()) summary.files = answered->second;
+    auto answered = scheduler_.answered().find(link->runner());
+    if (answered != scheduler_.answered().end() && !link->runner().empty()) summary.files = answered->second;
     if (summary.files > 0 || link->state() == PeerLink::State::kDone) report.slots += link->slots();
     peer_summary_.push_back(std::move(summary));
   }

@@ -2,6 +2,7 @@
 // node id. Fed with the ServiceEvents a backend delivers; the network tests cover the backends.
 #include <catch2/catch.hpp>
 
+#include <net/if.h>
 #include <sys/socket.h>
 
 #include "discovery/peer_directory.h"
@@ -27,6 +28,12 @@ ServiceEvent Removed(const std::string& instance, int iface, int family) {
 
 std::vector<std::string> Txt(const std::string& id, int idle = 2, int slots = 4) {
   return EncodeTxt(NodeAdvert{.proto = 1, .id = id, .ver = "0.1.0", .slots = slots, .idle = idle, .key = ""});
+}
+
+// "%name" of interface `index` on this machine, "" when it has none (the address stays bare).
+std::string Scope(int index) {
+  char name[IF_NAMESIZE] = {};
+  return if_indextoname(static_cast<unsigned>(index), name) ? std::string("%") + name : "";
 }
 
 struct Recorder {
@@ -58,7 +65,7 @@ TEST_CASE("a node seen on two interfaces and both families is one peer", "[disco
   REQUIRE(dir.size() == 1);
   const Peer* p = dir.Find("n1");
   REQUIRE(p);
-  CHECK(p->addresses == std::vector<std::string>{"10.0.0.5", "192.168.1.5", "fe80::1"});
+  CHECK(p->addresses == std::vector<std::string>{"10.0.0.5", "192.168.1.5", "fe80::1" + Scope(2)});
   CHECK(rec.kinds() == std::vector<K>{K::kAdded, K::kUpdated, K::kUpdated});
 
   // It stays while any record remains, and goes with the last one.
@@ -151,4 +158,15 @@ TEST_CASE("peers learned from other peers never override mDNS", "[discovery][dir
   CHECK(dir.Find("n6")->source == PeerSource::kExchange);
   dir.Forget("n6");
   CHECK_FALSE(dir.Find("n6"));
+}
+
+TEST_CASE("a link-local IPv6 address carries its interface and comes after routable ones", "[discovery][directory]") {
+  PeerDirectory dir;
+  dir.OnService(Resolved("a", 1, AF_INET6, "fe80::5", Txt("n1")));
+  dir.OnService(Resolved("a", 2, AF_INET6, "2001:db8::5", Txt("n1")));
+  const Peer* p = dir.Find("n1");
+  REQUIRE(p);
+  // Interface 1 is the loopback on Linux.
+  CHECK(p->addresses == std::vector<std::string>{"2001:db8::5", "fe80::5%lo"});
+  CHECK(p->Endpoint() == "[2001:db8::5]:7000");
 }
