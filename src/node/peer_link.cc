@@ -40,7 +40,7 @@ const char* ToString(PeerLink::State state) {
 PeerLink::PeerLink(zmq::context_t& context, std::string key, std::string label, const std::string& endpoint,
                    RunShare* share)
     : share_(share), key_(std::move(key)), label_(std::move(label)), endpoint_(endpoint), host_(label_) {
-  last_heard_ = last_sent_ = state_since_ = Clock::now();
+  last_heard_ = last_sent_ = state_since_ = created_ = Clock::now();
   auto socket = ConnectClient(context, endpoint);
   if (!socket.ok()) {
     Exclude(socket.status().message(), true);
@@ -121,11 +121,13 @@ void PeerLink::Handle(const Message& message) {
     auto chunk = pack_->Read(request->offset, kChunkBytes);
     if (!chunk.ok()) return;  // a wrong offset: the peer asks again from what it has
     share_->bytes_sent += chunk->size();
+    pack_bytes_ += chunk->size();
     Send(PackChunkMsg{run, request->pack_id, request->offset, std::string(*chunk)});
   } else if (auto* ready = std::get_if<ReadyMsg>(&message)) {
     if (state_ != State::kSyncing) return;
     state_ = State::kRunning;
     slots_ = ready->slots;
+    ready_after_ = Since(created_);
     pack_.reset();
     char line[200];
     std::snprintf(line, sizeof line, "%s: %d slot%s ready after %.1f s", host_.c_str(), slots_, slots_ == 1 ? "" : "s",

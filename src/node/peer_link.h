@@ -64,6 +64,8 @@ class PeerLink {
   const std::string& why() const { return why_; }
   int slots() const { return slots_; }
   int busy() const;
+  uint64_t pack_bytes() const { return pack_bytes_; }   // code sent to this peer
+  double ready_after() const { return ready_after_; }   // seconds from the link's start to Ready, -1: never
   // Why this node cannot take work at all (another protocol, no idle slot): never offered.
   bool excluded_at_hello() const { return excluded_at_hello_; }
 
@@ -84,6 +86,9 @@ class PeerLink {
   bool excluded_at_hello_ = false;
   int slots_ = 0;
   std::optional<sync::PackStream> pack_;
+  uint64_t pack_bytes_ = 0;
+  double ready_after_ = -1;
+  Clock::time_point created_;
   std::set<int> waiting_slots_;                 // asked for a unit the queue did not have
   std::map<int, Clock::time_point> leases_;     // live leases this peer holds, since when
   std::set<int> heard_leases_;                  // what its last heartbeat said it holds

@@ -129,6 +129,7 @@ void SwarmRun::AddPeer(const std::string& key, const std::string& label, const s
     if (link->endpoint() == endpoint) return;
   }
   links_.push_back(std::make_unique<PeerLink>(*context_, key, label, endpoint, &share_));
+  link_started_[links_.back().get()] = std::chrono::steady_clock::now();
 }
 
 bool SwarmRun::AnyRunnerMayRun() const {
@@ -220,7 +221,8 @@ RunReport SwarmRun::Run() {
   }
   for (auto& link : links_) {
     if (link->active()) link->Cancel(report.interrupted ? "the run was interrupted" : "the run is over");
-    PeerSummary summary{link->host(), link->endpoint(), ToString(link->state()), link->why(), link->slots(), 0};
+    PeerSummary summary{link->host(), link->endpoint(), ToString(link->state()), link->why(), link->slots(), 0,
+                        link->pack_bytes(), link->ready_after() < 0 ? -1 : link->ready_after() + Since(start) - Since(link_started_[link.get()])};
     auto answered = scheduler_.answered().find(link->runner());
     if (answered != scheduler_.answered().end() && !link->runner().empty()) summary.files = answered->second;
     if (summary.files > 0 || link->state() == PeerLink::State::kDone) report.slots += link->slots();

@@ -11,7 +11,9 @@
 // Single-threaded; Interrupt() is async-signal-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,8 @@ struct PeerSummary {
   std::string host, endpoint, state, why;
   int slots = 0;
   int files = 0;
+  uint64_t pack_bytes = 0;   // code sent to it
+  double ready_after = -1;   // seconds from the run's start until it pulled, -1: never
 };
 
 class SwarmRun {
@@ -84,6 +88,7 @@ class SwarmRun {
   std::unique_ptr<Finder> finder_;
   RunShare share_;
   std::vector<std::unique_ptr<PeerLink>> links_;
+  std::map<const PeerLink*, std::chrono::steady_clock::time_point> link_started_;
   std::vector<PeerSummary> peer_summary_;
   bool booted_messages_shown_ = false;
   std::optional<Reservation> reservation_;

@@ -44,6 +44,11 @@ void WriteSuite(const std::string& project, const SleepySuite& suite) {
 }  // namespace
 
 std::unique_ptr<SwarmLab> SwarmLab::Create(const std::string& scenario, int hosts, const SleepySuite& suite) {
+  return Create(scenario, hosts, [&suite](const std::string& project) { WriteSuite(project, suite); });
+}
+
+std::unique_ptr<SwarmLab> SwarmLab::Create(const std::string& scenario, int hosts,
+                                           const std::function<void(const std::string&)>& write_suite) {
   auto net = NetnsLab::Create(scenario, hosts);
   if (!net.ok()) return nullptr;
   std::unique_ptr<SwarmLab> lab(new SwarmLab());
@@ -51,7 +56,8 @@ std::unique_ptr<SwarmLab> SwarmLab::Create(const std::string& scenario, int host
   if (!lab->lab_->StartAllDaemons().ok()) return nullptr;
   lab->coord_dir_ = lab->lab_->dir() + "/coord";
   lab->project_ = lab->coord_dir_ + "/project";
-  WriteSuite(lab->project_, suite);
+  fs::create_directories(lab->project_ + "/spec");
+  write_suite(lab->project_);
   std::string out;
   int rc = RunCommand({"sh", "-c",
                        "cd " + Quote(lab->project_) +
@@ -75,9 +81,10 @@ std::vector<std::string> SwarmLab::Env(int host) const {
           "XDG_CONFIG_HOME=" + base + "/config"};
 }
 
-bool SwarmLab::StartJoin(int host, const std::vector<std::string>& extra) {
+bool SwarmLab::StartJoin(int host, const std::vector<std::string>& extra, const std::vector<std::string>& env) {
   std::vector<std::string> argv{"sh", "-c", "mount -t tmpfs none \"$0\" && exec \"$@\"", coord_dir_};
   for (const auto& e : Env(host)) argv.push_back(e);
+  argv.insert(argv.end(), env.begin(), env.end());
   for (const auto& a : std::vector<std::string>{SPECSWARM_BINARY, "join", "--slots", "2", "--port",
                                                 std::to_string(kPort), "--host", "host" + std::to_string(host)}) {
     argv.push_back(a);
@@ -88,6 +95,11 @@ bool SwarmLab::StartJoin(int host, const std::vector<std::string>& extra) {
   if (!join) return false;
   joins_[host].emplace(std::move(*join));
   return WaitForLog(host, "offers", std::chrono::seconds(10));
+}
+
+void SwarmLab::WriteProjectFile(const std::string& relative, const std::string& content) {
+  fs::create_directories(fs::path(project_ + "/" + relative).parent_path());
+  std::ofstream(project_ + "/" + relative) << content;
 }
 
 std::string SwarmLab::JoinLog(int host) const { return Slurp(lab_->dir() + "/join" + std::to_string(host) + ".log"); }

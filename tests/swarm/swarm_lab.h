@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,9 @@ class SwarmLab {
  public:
   // Builds `hosts` hosts with their daemons and writes the suite into host 1's project.
   static std::unique_ptr<SwarmLab> Create(const std::string& scenario, int hosts, const SleepySuite& suite);
+  // Same, with the project's files written by `write_suite(project_dir)` (committed after).
+  static std::unique_ptr<SwarmLab> Create(const std::string& scenario, int hosts,
+                                          const std::function<void(const std::string&)>& write_suite);
   ~SwarmLab();
 
   NetnsLab& net() { return *lab_; }
@@ -41,8 +45,10 @@ class SwarmLab {
   std::string Address(int host) const { return lab_->Address(host); }
   static constexpr int kPort = 7070;
 
-  // `specswarm join` on `host` (its own HOME and XDG_STATE_HOME; the project hidden).
-  bool StartJoin(int host, const std::vector<std::string>& extra = {});
+  // `specswarm join --slots 2` on `host` (its own HOME and XDG_STATE_HOME; the project hidden).
+  // `extra` are more arguments (a later --slots wins), `env` more "NAME=value" for the node and
+  // everything it runs.
+  bool StartJoin(int host, const std::vector<std::string>& extra = {}, const std::vector<std::string>& env = {});
   // Waits until `host`'s join log holds `text`.
   bool WaitForLog(int host, const std::string& text, std::chrono::milliseconds timeout);
   std::string JoinLog(int host) const;
@@ -52,6 +58,8 @@ class SwarmLab {
 
   // `specswarm run ARGS --json REPORT` in the project on host 1, in the background.
   void StartRun(const std::string& args);
+  // A change to the project after Create (not committed: the snapshot carries it).
+  void WriteProjectFile(const std::string& relative, const std::string& content);
   // Waits for the run to end; returns its exit code, -1 on timeout (the run is then killed).
   int WaitRun(std::chrono::seconds timeout);
   void KillRun(int sig);
