@@ -1,5 +1,8 @@
 #include "cli/console_report.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cmath>
 
 #include "exec/ruby_worker.h"
@@ -69,7 +72,48 @@ std::string SpeedupLine(const node::RunReport& report) {
 }
 
 ConsoleReport::ConsoleReport(std::FILE* out, ConsoleFormat format, bool color, bool first_is_1)
-    : out_(out), format_(format), color_(color), first_is_1_(first_is_1) {}
+    : out_(out), format_(format), color_(color), first_is_1_(first_is_1) {
+  live_ = format_ == ConsoleFormat::kProgress && isatty(fileno(out_));
+}
+
+void ConsoleReport::Progress(const std::string& glyph) {
+  progress_started_ = true;
+  std::fputs(glyph.c_str(), out_);
+  ++column_;
+  DrawLive();
+  std::fflush(out_);
+}
+
+// Saves the cursor after the last glyph, writes the live text, and puts the cursor back, so
+// the next glyph lands where it belongs. Only when the text fits on the line: a wrap would
+// scroll the terminal and the saved position with it.
+void ConsoleReport::DrawLive() {
+  if (!live_ || live_text_.empty()) return;
+  winsize size{};
+  const int columns = ioctl(fileno(out_), TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
+  const int at = column_ % columns;
+  std::fputs("\033[K", out_);
+  if (at + 2 + static_cast<int>(live_text_.size()) >= columns) return;
+  std::fputs(("\0337 " + Paint(live_text_, "2") + "\0338").c_str(), out_);
+}
+
+void ConsoleReport::ClearLive() {
+  if (!live_) return;
+  std::fputs("\033[K", out_);
+  std::fflush(out_);
+}
+
+void ConsoleReport::OnProgress(const std::vector<node::HostProgress>& hosts) {
+  if (!live_) return;
+  std::string text;
+  for (const auto& h : hosts) {
+    text += (text.empty() ? "[" : " | ") + h.host + " " + Plural(h.files_done, "file") + ", " +
+            std::to_string(h.busy) + "/" + std::to_string(h.slots) + " busy";
+  }
+  live_text_ = text.empty() ? "" : text + "]";
+  DrawLive();
+  std::fflush(out_);
+}
 
 std::string ConsoleReport::Paint(const std::string& text, const char* code) const {
   if (!color_) return text;
@@ -85,26 +129,24 @@ void ConsoleReport::OnBooted(const std::vector<std::string>& messages) {
 
 void ConsoleReport::OnExample(const exec::ExampleResult& example) {
   if (format_ != ConsoleFormat::kProgress) return;
-  progress_started_ = true;
   switch (example.status) {
-    case exec::ExampleStatus::kPassed: std::fputs(Paint(".", kGreen).c_str(), out_); break;
-    case exec::ExampleStatus::kFailed: std::fputs(Paint("F", kRed).c_str(), out_); break;
-    case exec::ExampleStatus::kPending: std::fputs(Paint("*", kYellow).c_str(), out_); break;
+    case exec::ExampleStatus::kPassed: Progress(Paint(".", kGreen)); break;
+    case exec::ExampleStatus::kFailed: Progress(Paint("F", kRed)); break;
+    case exec::ExampleStatus::kPending: Progress(Paint("*", kYellow)); break;
   }
-  std::fflush(out_);
 }
 
 void ConsoleReport::OnUnitFinished(const exec::UnitResult& unit) {
   if (format_ == ConsoleFormat::kDocumentation) {
     PrintOutline(unit);
   } else if (unit.outcome != exec::UnitOutcome::kCompleted || unit.errors_outside_examples > 0) {
-    progress_started_ = true;
-    std::fputs(Paint("E", kRed).c_str(), out_);
-    std::fflush(out_);
+    Progress(Paint("E", kRed));
   }
 }
 
 void ConsoleReport::OnNotice(const std::string& line) {
+  ClearLive();
+  if (progress_started_) column_ = 0;  // the notice starts a new line
   std::fprintf(stderr, "%sspecswarm: %s\n", progress_started_ ? "\n" : "", line.c_str());
 }
 
@@ -210,6 +252,7 @@ void ConsoleReport::PrintFailures(const node::RunReport& report) {
 }
 
 void ConsoleReport::PrintSummary(const node::RunReport& report) {
+  ClearLive();
   if (progress_started_ || format_ == ConsoleFormat::kProgress) std::fprintf(out_, "\n");
   PrintErrorsOutside(report);
   PrintPending(report);

@@ -23,6 +23,9 @@ class ConsoleReport : public node::RunObserver {
   void OnExample(const exec::ExampleResult& example) override;
   void OnUnitFinished(const exec::UnitResult& unit) override;
   void OnNotice(const std::string& line) override;
+  // On a terminal, in progress format: one live line after the dots, per host "files done /
+  // slots busy", redrawn in place and erased before anything else is printed.
+  void OnProgress(const std::vector<node::HostProgress>& hosts) override;
 
   void PrintSummary(const node::RunReport& report);
 
@@ -33,6 +36,9 @@ class ConsoleReport : public node::RunObserver {
   void PrintPending(const node::RunReport& report);
   void PrintFailures(const node::RunReport& report);
   void PrintBlock(const std::vector<std::string>& block, int number, const char* color);
+  void Progress(const std::string& glyph);
+  void DrawLive();
+  void ClearLive();
 
   std::FILE* out_;
   ConsoleFormat format_;
@@ -40,6 +46,9 @@ class ConsoleReport : public node::RunObserver {
   bool first_is_1_;
   int failures_seen_ = 0;  // numbers "(FAILED - N)" in the documentation outline
   bool progress_started_ = false;
+  bool live_ = false;       // out_ is a terminal and the format is progress
+  std::string live_text_;
+  int column_ = 0;          // glyphs printed on the current line
 };
 
 // RSpec's "3 examples, 1 failure, 1 pending" (with errors outside of examples when any).

@@ -20,6 +20,14 @@
 
 namespace specswarm::node {
 
+// One node's share of a run so far, for the live line.
+struct HostProgress {
+  std::string host;
+  int files_done = 0;
+  int busy = 0;
+  int slots = 0;
+};
+
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -29,6 +37,8 @@ class RunObserver {
   virtual void OnUnitFinished(const exec::UnitResult& /*unit*/) {}
   // Something the user should know that is not a result: a worker replaced, a peer lost.
   virtual void OnNotice(const std::string& /*line*/) {}
+  // Every node's share so far, about twice a second while peers take part.
+  virtual void OnProgress(const std::vector<HostProgress>& /*hosts*/) {}
 };
 
 class Scheduler {

@@ -165,6 +165,10 @@ void SwarmRun::Loop(const std::function<bool()>& until, bool taking) {
       link->Tick();
     }
     if (reservation_) reservation_->Tick();
+    if (taking && !links_.empty() && Since(last_progress_) >= 0.5) {
+      last_progress_ = std::chrono::steady_clock::now();
+      ReportProgress();
+    }
     if (taking && scheduler_.TakeWorkAvailable()) {
       if (pool_) pool_->Dispatch();
       for (auto& link : links_) link->ServeWaiting();
@@ -176,6 +180,20 @@ void SwarmRun::Loop(const std::function<bool()>& until, bool taking) {
       if (!waiting) return;
     }
   }
+}
+
+void SwarmRun::ReportProgress() {
+  std::vector<HostProgress> hosts;
+  auto answered = [this](const std::string& runner) {
+    auto it = scheduler_.answered().find(runner);
+    return it == scheduler_.answered().end() ? 0 : it->second;
+  };
+  if (pool_) hosts.push_back({options_.swarm.hello.host, answered(Scheduler::kLocal), pool_->busy(), pool_->booted()});
+  for (const auto& link : links_) {
+    if (link->slots() == 0 || (!link->active() && answered(link->runner()) == 0)) continue;
+    hosts.push_back({link->host(), answered(link->runner()), link->busy(), link->active() ? link->slots() : 0});
+  }
+  observer_->OnProgress(hosts);
 }
 
 RunReport SwarmRun::Run() {

@@ -76,6 +76,7 @@ class SwarmRun {
   void Loop(const std::function<bool()>& until, bool taking);
   void AddPeer(const std::string& key, const std::string& label, const std::string& endpoint);
   bool AnyRunnerMayRun() const;
+  void ReportProgress();
   void Persist();
   void Close();
 
@@ -92,6 +93,7 @@ class SwarmRun {
   std::vector<PeerSummary> peer_summary_;
   bool booted_messages_shown_ = false;
   std::optional<Reservation> reservation_;
+  std::chrono::steady_clock::time_point last_progress_{};
 };
 
 }  // namespace specswarm::node

@@ -186,3 +186,23 @@ TEST_CASE("join stopped with SIGTERM mid-run hands its files back, nothing lost"
   RequireExact(*lab, suite, code);
   CHECK_THAT(lab->RunOutput(), Catch::Contains("host3 handed back"));
 }
+
+TEST_CASE("join killed with SIGKILL mid-run: its node hands its files back and nothing it started survives", "[swarm][netns]") {
+  SleepySuite suite{10, 2.0};
+  auto lab = MakeSwarm("guardkill", 3, suite);
+  StartJoins(*lab, {2, 3});
+  lab->StartRun("--slots 1");
+  REQUIRE(lab->WaitForLog(3, "booted", 60s));
+  std::this_thread::sleep_for(1s);
+  pid_t node = lab->NodePid(3);
+  REQUIRE(node > 0);
+  kill(lab->JoinPid(3), SIGKILL);  // the process the user started
+  int code = lab->WaitRun(120s);
+  RequireExact(*lab, suite, code);
+  // The node learnt of it at once (a parent-death signal) and left as on SIGTERM.
+  CHECK_THAT(lab->RunOutput(), Catch::Contains("host3 handed back"));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (kill(node, 0) == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  CHECK(kill(node, 0) != 0);
+  CHECK(lab->StrayProcesses(3).empty());
+}
