@@ -14,6 +14,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/console_report.h"
@@ -151,6 +153,10 @@ void PrintPeers(const std::vector<node::PeerSummary>& peers) {
 }
 
 int RunSpecs(const RunOptions& options) {
+  // The swarm's log lines (a dropped message, a late result) go to stderr, never among the dots.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("run"));
+  spdlog::set_pattern("specswarm: %v");
+  spdlog::set_level(spdlog::level::warn);
   const std::string project = fs::current_path().string();
   if (Status s = node::CheckRubyProject(project); !s.ok()) return Fail(s.message());
   std::string tmp_note;  // said in the header, not as an error: the run goes on without it

@@ -151,7 +151,7 @@ void PeerLink::Handle(const Message& message) {
   } else if (auto* result = std::get_if<ResultMsg>(&message)) {
     const std::string* holder = scheduler.Holder(result->lease_id);
     if (!holder || *holder != runner_) {
-      spdlog::info("dropped a result from {} for lease {}: no longer live", host_, result->lease_id);
+      spdlog::warn("dropped a result from {} for a file it no longer held (lease {}): it ran elsewhere", host_, result->lease_id);
       return;
     }
     leases_.erase(result->lease_id);

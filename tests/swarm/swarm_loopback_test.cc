@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -128,7 +129,7 @@ TEST_CASE("a late result for a lease taken back after the timeout is dropped, ne
   Machine coordinator;
   testing::TempDir project_dir;
   const fs::path project = project_dir.path();
-  WriteSuite(project, 4, 1.0);
+  WriteSuite(project, 8, 1.5);  // long enough to outlast the take-back
 
   // A peer that takes one file, keeps heartbeating, never answers in time, then answers late
   // with a result nobody ran: 50 passing examples.
@@ -140,7 +141,11 @@ TEST_CASE("a late result for a lease taken back after the timeout is dropped, ne
   const std::string report = project_dir.str() + "/report.json";
   std::string command = std::string(SPECSWARM_BINARY) + " run --slots 1 --timeout 2 --peer 127.0.0.1:" +
                         std::to_string(port) + " --json " + report + " > run.log 2>&1";
-  std::thread run([&] { testing::RunCommand(command, project.string(), coordinator.Env()); });
+  std::atomic<bool> run_over{false};
+  std::thread run([&] {
+    testing::RunCommand(command, project.string(), coordinator.Env());
+    run_over = true;
+  });
 
   std::string coordinator_id, run_id;
   int lease = 0;
@@ -148,7 +153,7 @@ TEST_CASE("a late result for a lease taken back after the timeout is dropped, ne
   bool answered_late = false;
   auto last_beat = Clock::now();
   const auto deadline = Clock::now() + 60s;
-  while (Clock::now() < deadline && !answered_late) {
+  while (Clock::now() < deadline && !run_over) {
     zmq_pollitem_t item{router->handle(), 0, ZMQ_POLLIN, 0};
     zmq_poll(&item, 1, 100);
     while (auto received = node::ReceiveFrom(*router)) {
@@ -172,14 +177,17 @@ TEST_CASE("a late result for a lease taken back after the timeout is dropped, ne
           lease = l->lease_id;
           leased = Clock::now();
         }
+      } else if (std::get_if<node::FinishMsg>(&m)) {
+        node::SendTo(*router, coordinator_id, node::DoneMsg{run_id});
       }
     }
     if (!run_id.empty() && Clock::now() - last_beat > 500ms) {
-      node::SendTo(*router, coordinator_id, node::HeartbeatMsg{run_id});
+      // It says it holds the lease: only the timeout can take it back.
+      node::SendTo(*router, coordinator_id, node::HeartbeatMsg{run_id, lease ? std::vector<int>{lease} : std::vector<int>{}});
       last_beat = Clock::now();
     }
     // The coordinator takes the lease back after the timeout plus its grace (2 + 5 s).
-    if (lease && Clock::now() - leased > 9s) {
+    if (lease && !answered_late && Clock::now() - leased > 8500ms) {
       exec::UnitResult bogus;
       bogus.file = "spec/s0_spec.rb";
       for (int i = 0; i < 50; ++i) {
@@ -197,7 +205,7 @@ TEST_CASE("a late result for a lease taken back after the timeout is dropped, ne
   CHECK(answered_late);
   auto json = ReadJson(report);
   INFO(testing::ReadFile(project / "run.log"));
-  CHECK(json["summary"]["example_count"] == 4);
+  CHECK(json["summary"]["example_count"] == 8);
   CHECK_THAT(testing::ReadFile(project / "run.log"), Catch::Contains("did not answer a file within the timeout"));
   CHECK_THAT(testing::ReadFile(project / "run.log"), Catch::Contains("Files without a result: 0"));
 }
@@ -259,7 +267,7 @@ TEST_CASE("a run's local slots come out of this machine's join budget", "[swarm]
   CHECK_THAT(quick.out, Catch::Contains("on 1 local slot"));
 }
 
-TEST_CASE("--local never offers the run to a peer", "[swarm]") {
+TEST_CASE("a run with --local never offers itself to a peer", "[swarm]") {
   Machine peer_machine, coordinator;
   LoopbackJoin join(peer_machine);
   REQUIRE(join.port() > 0);
