@@ -81,6 +81,10 @@ void PeerLink::Handle(const Message& message) {
     if (!hello->host.empty()) host_ = hello->host;
     id_ = hello->node_id;
     runner_ = "peer:" + (id_.empty() ? endpoint_ : id_);  // never "", this machine's own slots
+    if (!id_.empty() && !share_->node_ids.insert(id_).second) {
+      duplicate_ = true;
+      return Exclude("the same node as another address in this run", true, true);
+    }
     if (hello->proto != kProtocolVersion) {
       return Exclude("speaks protocol version " + std::to_string(hello->proto) + ", this node " +
                          std::to_string(kProtocolVersion) + " (run the same specswarm version on both)",
@@ -209,7 +213,7 @@ void PeerLink::Tick() {
   if (!active() || !socket_) return;
   const double silent = Since(last_heard_);
   if (state_ == State::kHello && silent > kHeartbeatExpiry) {
-    return Exclude("no answer from " + endpoint_ + ": not running, or not reachable", true);
+    return Exclude("no answer from " + endpoint_ + ": not running, or not reachable", true, true);
   }
   if (state_ == State::kOffered && silent > kHeartbeatExpiry) return Exclude("did not answer the offer", false);
   if (state_ != State::kHello && silent > kHeartbeatExpiry) {
@@ -265,15 +269,15 @@ void PeerLink::Cancel(const std::string& why) {
   socket_.reset();
 }
 
-void PeerLink::Exclude(const std::string& why, bool at_hello) {
+void PeerLink::Exclude(const std::string& why, bool at_hello, bool quiet) {
   if (socket_ && state_ != State::kHello) Send(CancelMsg{share_->offer.run_id, why});
   state_ = State::kExcluded;
   why_ = why;
   excluded_at_hello_ = at_hello;
   leases_.clear();
-  if (!runner_.empty()) share_->scheduler->RunnerLost(runner_);
+  if (!runner_.empty() && !quiet) share_->scheduler->RunnerLost(runner_);
   socket_.reset();
-  if (!at_hello) share_->observer->OnNotice(host_ + " takes no work: " + why);
+  if (!quiet) share_->observer->OnNotice(host_ + " takes no work: " + why);
 }
 
 void PeerLink::Lose(const std::string& why) {

@@ -33,6 +33,7 @@ struct RunShare {
   std::string repo_path;    // where packs are built from
   double unit_timeout = 0;  // seconds; 0: none
   uint64_t bytes_sent = 0;  // pack bytes sent to every peer, for the bench and the summary
+  std::set<std::string> node_ids;  // nodes already in the run: one reached two ways is one peer
 };
 
 class PeerLink {
@@ -68,11 +69,14 @@ class PeerLink {
   double ready_after() const { return ready_after_; }   // seconds from the link's start to Ready, -1: never
   // Why this node cannot take work at all (another protocol, no idle slot): never offered.
   bool excluded_at_hello() const { return excluded_at_hello_; }
+  // Another link of this run reaches the same node: not a peer of its own.
+  bool duplicate() const { return duplicate_; }
 
  private:
   using Clock = std::chrono::steady_clock;
   void Handle(const Message& message);
-  void Exclude(const std::string& why, bool at_hello);
+  // `quiet`: not worth a line while the run goes (a stale cached peer, a duplicate).
+  void Exclude(const std::string& why, bool at_hello, bool quiet = false);
   void Lose(const std::string& why);
   void SendLease(int slot);
   void Send(const Message& message);
@@ -84,6 +88,7 @@ class PeerLink {
   State state_ = State::kHello;
   std::string why_;
   bool excluded_at_hello_ = false;
+  bool duplicate_ = false;
   int slots_ = 0;
   std::optional<sync::PackStream> pack_;
   uint64_t pack_bytes_ = 0;

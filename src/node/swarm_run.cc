@@ -239,6 +239,7 @@ RunReport SwarmRun::Run() {
   }
   for (auto& link : links_) {
     if (link->active()) link->Cancel(report.interrupted ? "the run was interrupted" : "the run is over");
+    if (link->duplicate()) continue;
     PeerSummary summary{link->host(), link->endpoint(), ToString(link->state()), link->why(), link->slots(), 0,
                         link->pack_bytes(), link->ready_after() < 0 ? -1 : link->ready_after() + Since(start) - Since(link_started_[link.get()])};
     auto answered = scheduler_.answered().find(link->runner());
