@@ -101,7 +101,6 @@ Status JoinDaemon::Start() {
   context_for_runs_.state_dir = options_.state_dir;
   context_for_runs_.shim = shim.ok() ? *shim : "";
   context_for_runs_.host = options_.host;
-  context_for_runs_.store_mutex = &store_mutex_;
 
   directory_ = std::make_unique<discovery::PeerDirectory>();
   directory_->set_self_id(id_);

@@ -74,7 +74,6 @@ class JoinDaemon {
   std::unique_ptr<discovery::Backend> backend_;
   std::unique_ptr<discovery::PeerDirectory> directory_;
   std::unique_ptr<discovery::Advertiser> advertiser_;
-  std::mutex store_mutex_;
   PeerContext context_for_runs_;
   std::map<std::string, std::unique_ptr<ServedRun>> runs_;  // by run id
   std::map<std::string, std::string> refused_;              // sender -> last reason logged

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -32,12 +34,56 @@ ServedRun::ServedRun(PeerContext* context, std::string routing_id, OfferMsg offe
   run_dir_ = context_->state_dir + "/runs/" + offer_.run_id;
 }
 
-ServedRun::~ServedRun() {
-  if (preparer_.joinable()) preparer_.join();
-  pool_.reset();
-  for (int fd : prepared_fd_) {
-    if (fd >= 0) close(fd);
+struct ServedRun::PrepareJob {
+  explicit PrepareJob(sync::ObjectStore s) : store(std::move(s)) {}
+  // Inputs, owned by the job.
+  sync::ObjectStore store;
+  std::optional<sync::PackReceiver> receiver;
+  OfferMsg offer;
+  int first_slot = 1;
+  std::vector<int> slots;
+  std::shared_ptr<std::mutex> mutex;
+  int signal_fd = -1;  // the write end; the job closes it
+  // Outputs, published by `done`.
+  std::string error;
+  std::string work_dir;
+  std::atomic<bool> done{false};
+
+  void Run() {
+    std::lock_guard<std::mutex> lock(*mutex);
+    if (receiver && !store.Has(offer.commit)) {
+      if (Status s = receiver->Finish(); !s.ok()) error = "the code did not arrive intact: " + s.message();
+    }
+    if (error.empty()) {
+      sync::PrepareOptions options;
+      options.slots = slots;
+      auto prepared = sync::PrepareWorkDir(store, "s" + std::to_string(first_slot), offer.commit, options);
+      if (!prepared.ok()) {
+        error = prepared.status().message();
+      } else {
+        work_dir = prepared->work_dir;
+      }
+    }
+    const std::string project = work_dir + (offer.project_subdir.empty() ? "" : "/" + offer.project_subdir);
+    if (error.empty() && offer.bundler && std::filesystem::exists(project + "/Gemfile")) {
+      int code = 0;
+      std::string output;
+      Status ran = RunShell("bundle check", project, {}, &code, &output, 2048);
+      if (!ran.ok() || code != 0) {
+        error = "`bundle check` failed after setup (" + FirstLine(ran.ok() ? output : ran.message()) +
+                "): install the bundle on this machine or add a per_peer setup hook that does";
+      }
+    }
+    done.store(true, std::memory_order_release);
+    char byte = 1;
+    (void)!write(signal_fd, &byte, 1);  // the run may have stopped listening: SIGPIPE is ignored
+    close(signal_fd);
   }
+};
+
+ServedRun::~ServedRun() {
+  pool_.reset();
+  if (prepared_fd_ >= 0) close(prepared_fd_);
   std::error_code ec;
   std::filesystem::remove_all(run_dir_, ec);
 }
@@ -108,48 +154,27 @@ void ServedRun::Handle(const Message& message) {
 
 void ServedRun::StartPreparing() {
   phase_ = Phase::kPreparing;
-  if (pipe2(prepared_fd_, O_CLOEXEC | O_NONBLOCK) != 0) return Fail("cannot create a pipe");
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Fail("cannot create a pipe");
+  prepared_fd_ = fds[0];
   spdlog::info("run {}: code received ({} bytes), checking out {}", offer_.run_id,
                receiver_ ? receiver_->info().size : 0, offer_.commit.substr(0, 12));
-  std::vector<int> slot_numbers;
-  for (int i = 0; i < slots_; ++i) slot_numbers.push_back(first_slot_ + i);
-  // The thread owns the receiver and the store until it signals; the loop reads neither.
-  preparer_ = std::thread([this, slot_numbers] {
-    std::lock_guard<std::mutex> lock(*context_->store_mutex);
-    std::string error;
-    if (receiver_ && !store_->Has(offer_.commit)) {
-      if (Status s = receiver_->Finish(); !s.ok()) error = "the code did not arrive intact: " + s.message();
-    }
-    if (error.empty()) {
-      sync::PrepareOptions options;
-      options.slots = slot_numbers;
-      auto prepared = sync::PrepareWorkDir(*store_, "s" + std::to_string(first_slot_), offer_.commit, options);
-      if (!prepared.ok()) {
-        error = prepared.status().message();
-      } else {
-        work_dir_ = prepared->work_dir;
-      }
-    }
-    const std::string project = work_dir_ + (offer_.project_subdir.empty() ? "" : "/" + offer_.project_subdir);
-    if (error.empty() && offer_.bundler && std::filesystem::exists(project + "/Gemfile")) {
-      int code = 0;
-      std::string output;
-      Status ran = RunShell("bundle check", project, {}, &code, &output, 2048);
-      if (!ran.ok() || code != 0) {
-        error = "`bundle check` failed after setup (" + FirstLine(ran.ok() ? output : ran.message()) +
-                "): install the bundle on this machine or add a per_peer setup hook that does";
-      }
-    }
-    prepare_error_ = error;
-    char done = 1;
-    (void)!write(prepared_fd_[1], &done, 1);
-  });
+  job_ = std::make_shared<PrepareJob>(*store_);
+  job_->receiver = std::move(receiver_);
+  receiver_.reset();
+  job_->offer = offer_;
+  job_->first_slot = first_slot_;
+  for (int i = 0; i < slots_; ++i) job_->slots.push_back(first_slot_ + i);
+  job_->mutex = context_->store_mutex;
+  job_->signal_fd = fds[1];
+  std::thread([job = job_] { job->Run(); }).detach();
 }
 
 void ServedRun::Prepared() {
-  preparer_.join();
-  receiver_.reset();
-  if (!prepare_error_.empty()) return Fail(prepare_error_);
+  if (!job_->done.load(std::memory_order_acquire)) return;
+  std::shared_ptr<PrepareJob> job = std::move(job_);
+  if (!job->error.empty()) return Fail(job->error);
+  work_dir_ = job->work_dir;
   const std::string project = work_dir_ + (offer_.project_subdir.empty() ? "" : "/" + offer_.project_subdir);
   const std::string targets_file = run_dir_ + "/targets";
   if (Status s = WriteTargetsFile(targets_file, offer_.targets); !s.ok()) return Fail(s.message());
@@ -179,7 +204,7 @@ void ServedRun::Prepared() {
 
 std::vector<int> ServedRun::PollFds() const {
   std::vector<int> fds;
-  if (phase_ == Phase::kPreparing && prepared_fd_[0] >= 0) fds.push_back(prepared_fd_[0]);
+  if (phase_ == Phase::kPreparing && prepared_fd_ >= 0) fds.push_back(prepared_fd_);
   if (pool_) {
     for (int fd : pool_->PollFds()) fds.push_back(fd);
   }
@@ -196,7 +221,7 @@ void ServedRun::Process() {
   if (over()) return;
   if (phase_ == Phase::kPreparing) {
     char done = 0;
-    if (read(prepared_fd_[0], &done, 1) == 1) Prepared();
+    if (read(prepared_fd_, &done, 1) == 1) Prepared();
   }
   if (pool_ && !over()) {
     pool_->Process();

@@ -17,7 +17,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <zmq.hpp>
@@ -35,7 +34,9 @@ struct PeerContext {
   std::string shim;
   std::string ruby = "ruby";
   std::string host;
-  std::mutex* store_mutex = nullptr;  // one preparation at a time touches the object stores
+  // One preparation at a time touches the object stores; shared, as a preparation may outlive
+  // its run (and the daemon) when the run is cancelled mid-checkout.
+  std::shared_ptr<std::mutex> store_mutex = std::make_shared<std::mutex>();
 };
 
 class ServedRun : public UnitSource {
@@ -92,10 +93,12 @@ class ServedRun : public UnitSource {
   std::string run_dir_;
   std::optional<sync::ObjectStore> store_;
   std::optional<sync::PackReceiver> receiver_;
-  std::thread preparer_;
-  int prepared_fd_[2] = {-1, -1};   // the preparation thread writes one byte when it is done
-  std::string prepare_error_;       // written by the thread before it signals
-  std::string work_dir_;            // written by the thread before it signals
+  // The preparation (verify, check out, setup hooks, bundle check) runs on a detached thread that
+  // owns its job; a run cancelled meanwhile does not wait for it, it only stops listening.
+  struct PrepareJob;
+  std::shared_ptr<PrepareJob> job_;
+  int prepared_fd_ = -1;            // readable (one byte) when the job is done
+  std::string work_dir_;
   std::unique_ptr<SlotPool> pool_;
   std::deque<Lease> ready_;         // leases received, not yet taken by a slot
   std::map<int, Clock::time_point> asked_;  // slots with a Take outstanding, since when
