@@ -206,3 +206,34 @@ TEST_CASE("join killed with SIGKILL mid-run: its node hands its files back and n
   CHECK(kill(node, 0) != 0);
   CHECK(lab->StrayProcesses(3).empty());
 }
+
+TEST_CASE("status lists every node with its slots and the runs it serves", "[swarm][netns]") {
+  SleepySuite suite{8, 2.0};
+  auto lab = MakeSwarm("status", 3, suite);
+  StartJoins(*lab, {2, 3});
+  lab->StartRun("--slots 1");
+  REQUIRE(lab->WaitForLog(2, "booted", 60s));
+  auto status = lab->Status(2);
+  INFO(status.dump(2));
+  REQUIRE(status.is_object());
+  CHECK(status["version"] == 1);
+  std::map<std::string, nlohmann::json> by_host;
+  for (const auto& node : status["nodes"]) by_host[node.value("host", "")] = node;
+  REQUIRE(by_host.count("host2"));
+  REQUIRE(by_host.count("host3"));
+  const auto& self = by_host["host2"];
+  CHECK(self["self"] == true);
+  CHECK(self["slots"] == 2);
+  CHECK(self["busy"] == 2);
+  CHECK(self["idle"] == 0);
+  REQUIRE(self["runs"].size() == 1);
+  CHECK(self["runs"][0]["phase"] == "running");
+  CHECK(self["runs"][0]["snapshot"].get<std::string>().size() == 40);
+  CHECK(by_host["host3"]["self"] == false);
+  CHECK(by_host["host3"]["address"] == lab->Address(3) + ":7070");
+  CHECK(by_host["host3"]["reachable"] == true);
+  int code = lab->WaitRun(120s);
+  RequireExact(*lab, suite, code);
+  auto after = lab->Status(2);
+  CHECK(after["nodes"][0]["idle"] == 2);
+}
