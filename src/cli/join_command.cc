@@ -6,6 +6,7 @@
 // child. If the node dies, every orphan below it is re-parented to the guardian, which ends
 // them; if the guardian dies, the node is told by a parent-death signal and leaves as on
 // SIGTERM, handing its units back. Exit 0 after a graceful leave, 2 when it cannot start.
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +53,11 @@ std::string Hostname() {
 }
 
 int RunNode(const JoinCliOptions& o, const std::vector<discovery::Seed>& seeds) {
+  // Specs run here on behalf of others: they must not read the terminal `join` was started from.
+  if (int devnull = open("/dev/null", O_RDONLY); devnull >= 0) {
+    dup2(devnull, STDIN_FILENO);
+    if (devnull != STDIN_FILENO) close(devnull);
+  }
   node::JoinOptions options;
   options.slots = o.slots > 0 ? o.slots : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options.port = o.port;
