@@ -135,7 +135,9 @@ int RunJoin(const JoinCliOptions& o) {
 void AddJoinCommand(CLI::App& app, CommandAction* chosen) {
   auto options = std::make_shared<JoinCliOptions>();
   CLI::App* cmd = app.add_subcommand("join", "Offer this machine's idle cores to the swarm (runs in the foreground)");
-  cmd->add_option("-n,--slots", options->slots, "Slots to offer (default: number of cores)")->check(CLI::Range(1, 1024));
+  cmd->add_option("-n,--slots", options->slots, "Slots to offer (default: number of cores)")
+      ->check(CLI::Range(1, 1024))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--port", options->port, "TCP port to serve on (default 7070; 0: any free port, logged)")->check(CLI::Range(0, 65535));
   cmd->add_option("--peer", options->peers, "A peer to list in status where mDNS does not reach (repeatable)");
   cmd->add_flag("--no-mdns", options->no_mdns, "Do not advertise on or browse the LAN");

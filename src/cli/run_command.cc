@@ -142,7 +142,7 @@ void PrintPeers(const std::vector<node::PeerSummary>& peers) {
   if (peers.empty()) return;
   std::printf("\nPeers:\n");
   for (const auto& p : peers) {
-    if (p.files > 0 || p.state == "done") {
+    if (p.ready_after >= 0) {
       std::printf("  %s (%s): %d slot%s, %d file%s, pulling %.1f s after the start, %.1f KB of code sent\n", p.host.c_str(),
                   p.endpoint.c_str(), p.slots, p.slots == 1 ? "" : "s", p.files, p.files == 1 ? "" : "s", p.ready_after,
                   static_cast<double>(p.pack_bytes) / 1024);

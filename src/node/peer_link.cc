@@ -108,16 +108,10 @@ void PeerLink::Handle(const Message& message) {
   if (auto* accept = std::get_if<AcceptMsg>(&message)) {
     if (state_ != State::kOffered) return;
     slots_ = accept->slots;
-    auto pack = sync::PackStream::Build(share_->repo_path, share_->offer.commit, accept->haves);
-    if (!pack.ok()) {
-      Send(CancelMsg{run, "the coordinator could not build the pack"});
-      return Exclude("could not build its pack: " + pack.status().message(), false);
-    }
-    pack_ = std::move(*pack);
-    const sync::PackInfo& info = pack_->info();
-    Send(PackInfoMsg{run, info.commit, info.pack_id, info.size, info.objects});
+    building_ = share_->packs->Request(accept->haves);  // on a thread: heartbeats go on meanwhile
     state_ = State::kSyncing;
     state_since_ = Clock::now();
+    AnnouncePack();
   } else if (auto* decline = std::get_if<DeclineMsg>(&message)) {
     Exclude(decline->why, true);
   } else if (auto* request = std::get_if<ChunkRequestMsg>(&message)) {
@@ -190,6 +184,19 @@ void PeerLink::Handle(const Message& message) {
   }
 }
 
+void PeerLink::AnnouncePack() {
+  if (!building_ || !building_->done()) return;
+  std::shared_ptr<PackBuilds::Build> build = std::move(building_);
+  const Result<sync::PackStream>& pack = *build->result;
+  if (!pack.ok()) {
+    Send(CancelMsg{share_->offer.run_id, "the coordinator could not build the pack"});
+    return Exclude("could not build its pack: " + pack.status().message(), false);
+  }
+  pack_ = pack.value();
+  const sync::PackInfo& info = pack_->info();
+  Send(PackInfoMsg{share_->offer.run_id, info.commit, info.pack_id, info.size, info.objects});
+}
+
 void PeerLink::SendLease(int slot) {
   std::optional<Lease> lease = share_->scheduler->Take(runner_, slot);
   if (!lease) {
@@ -221,6 +228,8 @@ void PeerLink::Tick() {
     std::snprintf(why, sizeof why, "no heartbeat for %.0f s", silent);
     return Lose(why);
   }
+  if (state_ == State::kSyncing) AnnouncePack();
+  if (!active()) return;
   if (state_ != State::kHello && Since(last_sent_) >= kHeartbeatInterval) Send(HeartbeatMsg{share_->offer.run_id});
   if (state_ == State::kRunning && heard_at_ != Clock::time_point{}) {
     // Sent well before the peer's last heartbeat, yet not in it: the Lease never arrived.

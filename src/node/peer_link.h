@@ -18,6 +18,7 @@
 
 #include <zmq.hpp>
 
+#include "node/pack_builds.h"
 #include "node/protocol.h"
 #include "node/scheduler.h"
 #include "sync/pack.h"
@@ -31,6 +32,7 @@ struct RunShare {
   HelloMsg hello;           // ours
   OfferMsg offer;           // slots_wanted is set per peer
   std::string repo_path;    // where packs are built from
+  PackBuilds* packs = nullptr;
   double unit_timeout = 0;  // seconds; 0: none
   uint64_t bytes_sent = 0;  // pack bytes sent to every peer, for the bench and the summary
   std::set<std::string> node_ids;  // nodes already in the run: one reached two ways is one peer
@@ -79,6 +81,7 @@ class PeerLink {
   void Exclude(const std::string& why, bool at_hello, bool quiet = false);
   void Lose(const std::string& why);
   void SendLease(int slot);
+  void AnnouncePack();
   void Send(const Message& message);
 
   RunShare* share_;
@@ -90,6 +93,7 @@ class PeerLink {
   bool excluded_at_hello_ = false;
   bool duplicate_ = false;
   int slots_ = 0;
+  std::shared_ptr<PackBuilds::Build> building_;  // until the pack is ready to announce
   std::optional<sync::PackStream> pack_;
   uint64_t pack_bytes_ = 0;
   double ready_after_ = -1;

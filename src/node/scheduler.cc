@@ -1,21 +1,60 @@
 #include "node/scheduler.h"
 
+#include <algorithm>
+
 namespace specswarm::node {
 
 Scheduler::Scheduler(std::vector<SpecUnit> units, RunObserver* observer, bool fail_fast)
     : queue_(std::move(units)), observer_(observer), fail_fast_(fail_fast) {}
 
+namespace {
+// A runner is slow when its pace is this many times the typical runner's, once both have
+// answered enough units to tell (estimates of files never timed are size-based guesses).
+constexpr double kSlowPace = 1.6;
+constexpr int kPaceSamples = 3;
+}  // namespace
+
 std::optional<Lease> Scheduler::Take(const std::string& runner, int slot) {
   if (stopped_) return std::nullopt;
-  std::optional<Lease> lease = queue_.Take(slot);
-  if (lease) holders_[lease->id] = runner;
+  std::optional<Lease> lease = queue_.Take(slot, IsSlow(runner));
+  if (lease) {
+    holders_[lease->id] = runner;
+    estimates_[lease->id] = lease->unit.estimate;
+  }
   return lease;
+}
+
+double Scheduler::PaceOf(const std::string& runner) const {
+  auto it = pace_.find(runner);
+  if (it == pace_.end() || it->second.units < kPaceSamples || it->second.estimate <= 0) return 0;
+  return it->second.wall / it->second.estimate;
+}
+
+bool Scheduler::IsSlow(const std::string& runner) const {
+  const double pace = PaceOf(runner);
+  if (pace <= 0) return false;
+  std::vector<double> paces;
+  for (const auto& [name, p] : pace_) {
+    if (double other = PaceOf(name); other > 0) paces.push_back(other);
+  }
+  if (paces.size() < 2) return false;
+  std::sort(paces.begin(), paces.end());
+  // The median runner is the yardstick: one lucky runner must not make the rest look slow.
+  const double typical = paces[(paces.size() - 1) / 2];
+  return pace > kSlowPace * typical;
 }
 
 bool Scheduler::Done(int lease_id, exec::UnitResult result) {
   auto holder = holders_.find(lease_id);
   if (holder == holders_.end() || !queue_.Complete(lease_id)) return false;
   ++answered_[holder->second];
+  if (result.outcome == exec::UnitOutcome::kCompleted) {
+    Pace& pace = pace_[holder->second];
+    pace.wall += result.wall_time;
+    pace.estimate += estimates_[lease_id];
+    ++pace.units;
+  }
+  estimates_.erase(lease_id);
   holders_.erase(holder);
   if (fail_fast_ && result.HasFailures() && !stopped_) {
     stopped_ = true;
@@ -33,6 +72,7 @@ bool Scheduler::Example(int lease_id, const exec::ExampleResult& example) {
 }
 
 bool Scheduler::Return(int lease_id) {
+  estimates_.erase(lease_id);
   if (!holders_.erase(lease_id) || !queue_.Release(lease_id)) return false;
   if (!drop_why_.empty()) {
     DropPending(drop_why_);

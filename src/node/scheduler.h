@@ -5,6 +5,11 @@
 // RunnerLost() put a runner's units back at the front of the queue. --fail-fast cancels what
 // was not handed out after the first failure.
 //
+// Runners differ in speed (a peer 3x slower, an old laptop): each runner's pace is its units'
+// wall time over their estimates. A runner markedly slower than the typical one takes the shortest
+// unit left (the back of the longest-first queue) instead of the longest, so a long file is not
+// left to end the run on a slow machine.
+//
 // Pure bookkeeping like the queue: no I/O, no clock. The swarm run drives it from its poll
 // loop; `work_available()` tells that loop when units came back and idle slots should pull
 // again. Single-threaded.
@@ -72,6 +77,8 @@ class Scheduler {
   int Holding(const std::string& runner) const;
   // True once after units came back to the queue (the loop then offers them to idle slots).
   bool TakeWorkAvailable();
+  // A runner's pace: its units' wall time over their estimates (0 until it answered some).
+  double PaceOf(const std::string& runner) const;
   // Units answered per runner (files done, for the live line and the summary).
   const std::map<std::string, int>& answered() const { return answered_; }
 
@@ -87,6 +94,13 @@ class Scheduler {
   std::map<int, std::string> holders_;  // live lease -> runner
   std::map<std::string, int> answered_;
   RunReport report_;
+  struct Pace {
+    double wall = 0, estimate = 0;
+    int units = 0;
+  };
+  std::map<std::string, Pace> pace_;  // per runner, from its answered units
+  std::map<int, double> estimates_;    // live lease -> its unit's estimate
+  bool IsSlow(const std::string& runner) const;
 };
 
 }  // namespace specswarm::node

@@ -4,10 +4,14 @@ namespace specswarm::node {
 
 SpecQueue::SpecQueue(std::vector<SpecUnit> units) : pending_(units.begin(), units.end()) {}
 
-std::optional<Lease> SpecQueue::Take(int slot) {
+std::optional<Lease> SpecQueue::Take(int slot, bool shortest) {
   if (pending_.empty()) return std::nullopt;
-  Lease lease{next_lease_++, std::move(pending_.front()), slot};
-  pending_.pop_front();
+  Lease lease{next_lease_++, std::move(shortest ? pending_.back() : pending_.front()), slot};
+  if (shortest) {
+    pending_.pop_back();
+  } else {
+    pending_.pop_front();
+  }
   leases_[lease.id] = lease;
   return lease;
 }

@@ -24,8 +24,9 @@ class SpecQueue {
  public:
   explicit SpecQueue(std::vector<SpecUnit> units);
 
-  // The next unit for `slot`, or nothing when the queue is empty (or cancelled).
-  std::optional<Lease> Take(int slot);
+  // The next unit for `slot`, or nothing when the queue is empty (or cancelled). `shortest`
+  // takes from the back instead, where the planner put the shortest units (for a slow runner).
+  std::optional<Lease> Take(int slot, bool shortest = false);
   // Marks a lease answered. False for a lease that is unknown or already answered, so a late
   // duplicate answer (a speculative re-run, a peer thought lost) is dropped, not counted twice.
   bool Complete(int lease_id);

@@ -117,6 +117,8 @@ SwarmRun::SwarmRun(SwarmRunOptions options, std::vector<SpecUnit> units, RunObse
   share_.hello = options_.swarm.hello;
   share_.offer = options_.swarm.offer;
   share_.repo_path = options_.swarm.repo_path;
+  packs_ = std::make_unique<PackBuilds>(options_.swarm.repo_path, options_.swarm.offer.commit);
+  share_.packs = packs_.get();
   share_.unit_timeout = options_.local.unit_timeout;
 }
 
@@ -244,7 +246,7 @@ RunReport SwarmRun::Run() {
                         link->pack_bytes(), link->ready_after() < 0 ? -1 : link->ready_after() + Since(start) - Since(link_started_[link.get()])};
     auto answered = scheduler_.answered().find(link->runner());
     if (answered != scheduler_.answered().end() && !link->runner().empty()) summary.files = answered->second;
-    if (summary.files > 0 || link->state() == PeerLink::State::kDone) report.slots += link->slots();
+    if (summary.ready_after >= 0) report.slots += link->slots();
     peer_summary_.push_back(std::move(summary));
   }
   if (!report.boot_error.empty() && scheduler_.completed() > 0) report.boot_error.clear();  // peers ran it

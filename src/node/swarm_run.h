@@ -87,6 +87,7 @@ class SwarmRun {
   std::unique_ptr<SlotPool> pool_;
   std::unique_ptr<zmq::context_t> context_;
   std::unique_ptr<Finder> finder_;
+  std::unique_ptr<PackBuilds> packs_;
   RunShare share_;
   std::vector<std::unique_ptr<PeerLink>> links_;
   std::map<const PeerLink*, std::chrono::steady_clock::time_point> link_started_;

@@ -435,3 +435,47 @@ TEST_CASE("scheduler: a unit given back after DropPending is not lost from the r
   CHECK_FALSE(scheduler.TakeWorkAvailable());
   CHECK_FALSE(scheduler.Take(Scheduler::kLocal, 1));
 }
+
+TEST_CASE("scheduler: a runner markedly slower than the others takes the shortest units left") {
+  // Longest first, as the planner orders them: estimates 20, 19, ... 1 seconds.
+  std::vector<SpecUnit> units;
+  for (int i = 1; i <= 20; ++i) units.push_back(SpecUnit{i, "spec/u" + std::to_string(i) + "_spec.rb", {}, 21.0 - i, {}});
+  RunObserver quiet;
+  Scheduler scheduler(units, &quiet, false);
+  // Each runner answers three units: "slow" at three times their estimates, the others at them.
+  auto answer = [&](const std::string& runner, double pace) {
+    for (int n = 0; n < 3; ++n) {
+      auto lease = scheduler.Take(runner, 1);
+      REQUIRE(lease);
+      exec::UnitResult result;
+      result.file = lease->unit.file;
+      result.wall_time = pace * lease->unit.estimate;
+      REQUIRE(scheduler.Done(lease->id, result));
+    }
+  };
+  answer("local", 1.0);
+  answer("peer:a", 1.1);
+  answer("peer:slow", 3.0);
+  CHECK(scheduler.PaceOf("peer:slow") == Approx(3.0));
+  // The slow runner gets the shortest unit (estimate 1), the others still the longest left.
+  auto slow = scheduler.Take("peer:slow", 1);
+  REQUIRE(slow);
+  CHECK(slow->unit.estimate == Approx(1.0));
+  auto fast = scheduler.Take("peer:a", 1);
+  REQUIRE(fast);
+  CHECK(fast->unit.estimate == Approx(11.0));
+}
+
+TEST_CASE("scheduler: with too few answers to judge, every runner takes the longest unit") {
+  std::vector<SpecUnit> units;
+  for (int i = 1; i <= 5; ++i) units.push_back(SpecUnit{i, "spec/u" + std::to_string(i) + "_spec.rb", {}, 6.0 - i, {}});
+  RunObserver quiet;
+  Scheduler scheduler(units, &quiet, false);
+  auto first = scheduler.Take("peer:slow", 1);
+  exec::UnitResult result;
+  result.wall_time = 100;
+  REQUIRE(scheduler.Done(first->id, result));
+  auto next = scheduler.Take("peer:slow", 1);
+  REQUIRE(next);
+  CHECK(next->unit.estimate == Approx(4.0));
+}
