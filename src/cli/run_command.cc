@@ -381,7 +381,7 @@ void AddRunCommand(CLI::App& app, CommandAction* chosen, std::vector<std::string
       ->check(CLI::Range(0.0, 1e7));
   run->add_option("--boot-timeout", options->boot_timeout, "Seconds a slot may take to boot the project and load the spec files (default 600; 0 = no limit)")
       ->check(CLI::Range(0.0, 1e7));
-  run->add_flag("--shared-tmp", options->shared_tmp, "Every slot uses the project's tmp/ (default: slots after the first get a private tmp/; also SPECSWARM_SHARED_TMP=1)");
+  run->add_flag("--shared-tmp", options->shared_tmp, "Every slot uses the project's tmp/ (default: each slot gets a private tmp/; also SPECSWARM_SHARED_TMP=1)");
   run->add_flag("--no-bundler", options->no_bundler, "Do not load bundler/setup, as `rspec` without `bundle exec` (also SPECSWARM_NO_BUNDLER=1)");
   run->add_option("--isolation", options->isolation, "reset (default): one forked child per slot runs file after file in one RSpec run, as rspec does; fork: a fresh child per file")
       ->check(CLI::IsMember({"fork", "reset"}));

@@ -160,7 +160,7 @@ Status RubyWorker::Start() {
   auto c_env = CStrings(env);
   const pid_t parent = getpid();
   std::string private_tmp, project_tmp;
-  if (config_.private_tmp && slot_ > 1) {
+  if (config_.private_tmp) {
     private_tmp = config_.scratch_dir + "/tmp-" + std::to_string(slot_);
     project_tmp = config_.project_dir + "/tmp";
     mkdir(private_tmp.c_str(), 0700);

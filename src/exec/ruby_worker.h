@@ -44,11 +44,12 @@ struct WorkerConfig {
   bool bundler = true;                   // require bundler/setup when there is a Gemfile
   std::string scratch_dir;               // private directory for logs and captured output
   bool first_is_1 = false;               // TEST_ENV_NUMBER "1" for slot 1 instead of ""
-  // Slots after the first see a tmp/ of their own, as they get a database of their own: in a
-  // private mount namespace an overlay shows the project's tmp/ as it was and keeps what the
-  // slot writes in scratch_dir/tmp-N, so specs that write fixed paths under tmp/ (aruba,
-  // caches, uploads) do not collide. Slot 1 keeps the project's tmp/, as TEST_ENV_NUMBER=""
-  // keeps the project's database.
+  // Every slot sees a tmp/ of its own, as it gets a database of its own: in a private mount
+  // namespace an overlay shows the project's tmp/ as it was and keeps what the slot writes in
+  // scratch_dir/tmp-N, so specs that write fixed paths under tmp/ (aruba, caches, uploads) do
+  // not collide. Slot 1 included: overlayfs forbids changing a lower layer while it is mounted,
+  // and slot 1 writing the project's tmp/ under the others' overlays made rspec-core's aruba
+  // specs on slot 2 find no files in about one run in three.
   bool private_tmp = false;
 };
 
