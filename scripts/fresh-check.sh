@@ -60,9 +60,12 @@ if [[ "${1:-}" == --inside ]]; then
       SECONDS=0
       make demo 2>&1 | tee /root/demo.log
       echo "fresh-check: make demo passed in ${SECONDS} s"
-      # The demo ends with the run next to one slot, measured just now.
-      tail -n 1 /root/demo.log | grep -Eq "^[0-9.]+ s of specs in [0-9.]+ s on [0-9]+ slots? \([0-9.]+x\)$" ||
+      # The demo ends with the run next to one slot, measured just now, then the count of files
+      # that got no result, which must be 0.
+      tail -n 2 /root/demo.log | head -n 1 | grep -Eq "^[0-9.]+ s of specs in [0-9.]+ s on [0-9]+ slots? \([0-9.]+x\)$" ||
         { echo "fresh-check: the demo did not end with its speedup line" >&2; exit 1; }
+      tail -n 1 /root/demo.log | grep -qx "Files without a result: 0" ||
+        { echo "fresh-check: the demo did not end with 'Files without a result: 0'" >&2; exit 1; }
       echo "fresh-check: \$ make test"
       SECONDS=0
       make test 2>&1 | tee /root/test.log
