@@ -65,7 +65,7 @@ if [[ "${1:-}" == --inside ]]; then
       tail -n 2 /root/demo.log | head -n 1 | grep -Eq "^[0-9.]+ s of specs in [0-9.]+ s on [0-9]+ slots? \([0-9.]+x\)$" ||
         { echo "fresh-check: the demo did not end with its speedup line" >&2; exit 1; }
       tail -n 1 /root/demo.log | grep -qx "Files without a result: 0" ||
-        { echo "fresh-check: the demo did not end with 'Files without a result: 0'" >&2; exit 1; }
+        { echo "fresh-check: the demo did not end with: Files without a result: 0" >&2; exit 1; }
       echo "fresh-check: \$ make test"
       SECONDS=0
       make test 2>&1 | tee /root/test.log
