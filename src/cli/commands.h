@@ -14,6 +14,9 @@ namespace specswarm::cli {
 
 using CommandAction = std::function<int()>;
 
+// This machine's host name: what results, logs and peers show for it.
+std::string Hostname();
+
 // Each Add*Command adds its subcommand to `app` and, when the user picks it, stores the action
 // that runs it in `*chosen`.
 // `rspec_args` are the arguments after `--`, which reach every worker's RSpec.

@@ -77,15 +77,12 @@ int RunDiscover(const DiscoverOptions& o) {
   // -v shows the debug lines, e.g. why a record on the LAN was ignored.
   spdlog::set_level(o.verbose ? spdlog::level::debug : spdlog::level::warn);
   // Seeds first: a bad one is a bad flag (exit 2) before we spend the timeout.
-  std::vector<d::Seed> seeds;
-  for (const std::string& text : o.peers) {
-    auto seed = d::ParseSeed(text);
-    if (!seed.ok()) {
-      std::fprintf(stderr, "specswarm: %s\n", seed.status().message().c_str());
-      return 2;
-    }
-    seeds.push_back(*seed);
+  auto parsed = d::ParseSeeds(o.peers);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "specswarm: %s\n", parsed.status().message().c_str());
+    return 2;
   }
+  std::vector<d::Seed> seeds = std::move(*parsed);
   auto kind = d::ParseBackendKind(o.backend);
   if (!kind.ok()) {
     std::fprintf(stderr, "specswarm: %s\n", kind.status().message().c_str());

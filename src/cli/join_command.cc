@@ -46,12 +46,6 @@ void ForwardToNode(int sig) {
   if (g_node_pid > 0) kill(g_node_pid, sig);
 }
 
-std::string Hostname() {
-  char name[256] = {};
-  gethostname(name, sizeof name - 1);
-  return name;
-}
-
 int RunNode(const JoinCliOptions& o, const std::vector<discovery::Seed>& seeds) {
   // Specs run here on behalf of others: they must not read the terminal `join` was started from.
   if (int devnull = open("/dev/null", O_RDONLY); devnull >= 0) {
@@ -82,14 +76,10 @@ int RunNode(const JoinCliOptions& o, const std::vector<discovery::Seed>& seeds) 
 }
 
 int RunJoin(const JoinCliOptions& o) {
-  std::vector<discovery::Seed> seeds;
-  for (const std::string& text : o.peers) {
-    auto seed = discovery::ParseSeed(text);
-    if (!seed.ok()) {
-      std::fprintf(stderr, "specswarm: %s\n", seed.status().message().c_str());
-      return 2;
-    }
-    seeds.push_back(*seed);
+  auto seeds = discovery::ParseSeeds(o.peers);
+  if (!seeds.ok()) {
+    std::fprintf(stderr, "specswarm: %s\n", seeds.status().message().c_str());
+    return 2;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("join"));
   spdlog::set_pattern("%H:%M:%S specswarm join: %v");
@@ -107,7 +97,7 @@ int RunJoin(const JoinCliOptions& o) {
   if (node_pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != guardian) return 0;  // the guardian died before we could ask
-    const int code = RunNode(o, seeds);
+    const int code = RunNode(o, *seeds);
     std::fflush(nullptr);
     std::_Exit(code);
   }

@@ -1,6 +1,7 @@
 // specswarm: run an RSpec suite on every idle core of every machine in the office.
 #include <cstdio>
 #include <fcntl.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,12 @@
 
 #include "cli/commands.h"
 #include "cli/version.h"
+
+std::string specswarm::cli::Hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  return name;
+}
 
 int main(int argc, char** argv) {
   using namespace specswarm::cli;

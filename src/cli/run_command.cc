@@ -131,12 +131,6 @@ bool UseColor(const std::string& mode) {
   return isatty(STDOUT_FILENO);
 }
 
-std::string Hostname() {
-  char name[256] = {};
-  gethostname(name, sizeof name - 1);
-  return name;
-}
-
 // One line per peer seen: used (host, slots, files) or not, and why.
 void PrintPeers(const std::vector<node::PeerSummary>& peers) {
   if (peers.empty()) return;
@@ -178,12 +172,8 @@ int RunSpecs(const RunOptions& options) {
   auto units = node::PlanUnits(*files, *history, node::PlanOptions{std::max(slots, 1)});
   int used_slots = std::min<int>(slots, static_cast<int>(units.size()));
 
-  std::vector<discovery::Seed> seeds;
-  for (const std::string& text : options.peers) {
-    auto seed = discovery::ParseSeed(text);
-    if (!seed.ok()) return Fail(seed.status().message());
-    seeds.push_back(*seed);
-  }
+  auto seeds = discovery::ParseSeeds(options.peers);
+  if (!seeds.ok()) return Fail(seeds.status().message());
   if (options.local && slots == 0) return Fail("--local with --slots 0 leaves nothing to run on: drop one of them");
 
   std::error_code ec;
@@ -265,7 +255,7 @@ int RunSpecs(const RunOptions& options) {
     if (used_slots == 0) return Fail("--slots 0 runs on peers only, and peers need a git repository: " + snapshot.status().message());
   }
   if (swarm.enabled) {
-    swarm.seeds = seeds;
+    swarm.seeds = *seeds;
     if (auto from_config = discovery::LoadConfigSeeds(discovery::DefaultConfigPath()); from_config.ok()) {
       swarm.seeds.insert(swarm.seeds.end(), from_config->begin(), from_config->end());
     }

@@ -123,6 +123,12 @@ void PrintTable(const json& nodes) {
 }
 
 int RunStatus(const StatusOptions& o) {
+  // A bad --peer is a bad flag: exit 2 before waiting on anyone.
+  auto seeds = discovery::ParseSeeds(o.peers);
+  if (!seeds.ok()) {
+    std::fprintf(stderr, "specswarm: %s\n", seeds.status().message().c_str());
+    return 2;
+  }
   zmq::context_t context(1);
   std::vector<Query> local(1);
   local[0].address = "127.0.0.1";
@@ -144,16 +150,11 @@ int RunStatus(const StatusOptions& o) {
     q.seen = p;
     peers.push_back(std::move(q));
   }
-  for (const std::string& text : o.peers) {
-    auto seed = discovery::ParseSeed(text);
-    if (!seed.ok()) {
-      std::fprintf(stderr, "specswarm: %s\n", seed.status().message().c_str());
-      return 2;
-    }
+  for (const auto& seed : *seeds) {
     Query q;
-    q.address = seed->host;
-    q.port = seed->port;
-    q.endpoint = node::TcpEndpoint(seed->host, seed->port);
+    q.address = seed.host;
+    q.port = seed.port;
+    q.endpoint = node::TcpEndpoint(seed.host, seed.port);
     peers.push_back(std::move(q));
   }
   AskAll(context, peers, o.timeout);

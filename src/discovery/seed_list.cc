@@ -40,6 +40,16 @@ Result<Seed> ParseSeed(std::string_view text) {
   return Seed{std::string(host), static_cast<uint16_t>(value)};
 }
 
+Result<std::vector<Seed>> ParseSeeds(const std::vector<std::string>& texts) {
+  std::vector<Seed> seeds;
+  for (const std::string& text : texts) {
+    auto seed = ParseSeed(text);
+    if (!seed.ok()) return seed.status();
+    seeds.push_back(*seed);
+  }
+  return seeds;
+}
+
 std::string DefaultConfigPath() {
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg)
     return std::string(xdg) + "/specswarm/config.yml";

@@ -27,6 +27,8 @@ struct Seed {
 
 // "host:port" or "[ipv6]:port"; the error says what is wrong with `text`.
 Result<Seed> ParseSeed(std::string_view text);
+// Every `--peer` of a command line; the first bad one is the error.
+Result<std::vector<Seed>> ParseSeeds(const std::vector<std::string>& texts);
 
 // $XDG_CONFIG_HOME/specswarm/config.yml, else ~/.config/specswarm/config.yml.
 std::string DefaultConfigPath();
