@@ -11,18 +11,29 @@ namespace {
 
 constexpr int kMaxSlots = 4096;  // far above any machine; catches garbage, not big hosts
 constexpr size_t kMaxIdLength = 64;
-constexpr size_t kZ85KeyLength = 40;  // a 32-byte Curve25519 key in Z85
 
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
 }
 
-bool IsZ85Char(char c) {
-  static constexpr std::string_view kAlphabet =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-  return kAlphabet.find(c) != std::string_view::npos;
+}  // namespace
+
+bool IsSwarmFingerprint(std::string_view text) {
+  // Five groups of four lowercase hex digits joined by '-': 24 characters.
+  if (text.size() != 24) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i % 5 == 4) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
 }
+
+namespace {
 
 std::optional<int> ParseCount(std::string_view text) {
   int value = 0;
@@ -42,11 +53,8 @@ Status Validate(const NodeAdvert& a) {
   if (a.ver.empty() || a.ver.size() > 64) return Status::Error("ver must be 1-64 characters");
   if (a.slots < 0 || a.slots > kMaxSlots) return Status::Error("slots must be 0-4096");
   if (a.idle < 0 || a.idle > a.slots) return Status::Error("idle must be between 0 and slots");
-  if (!a.key.empty()) {
-    if (a.key.size() != kZ85KeyLength) return Status::Error("key must be empty or 40 Z85 characters");
-    for (char c : a.key)
-      if (!IsZ85Char(c)) return Status::Error("key must be empty or 40 Z85 characters");
-  }
+  if (!a.key.empty() && !IsSwarmFingerprint(a.key))
+    return Status::Error("key must be empty or a swarm fingerprint (xxxx-xxxx-xxxx-xxxx-xxxx, hex)");
   return Status::Ok();
 }
 

@@ -25,10 +25,16 @@ struct NodeAdvert {
   std::string ver;   // specswarm version string, e.g. "0.1.0"
   int slots = 0;     // total worker slots this node offers
   int idle = 0;      // slots idle right now (0..slots)
-  std::string key;   // CurveZMQ public key in Z85 (40 chars), empty until trust exists
+  // The fingerprint of the node's swarm key (IsSwarmFingerprint), never the key itself; empty
+  // for a node without one. Nodes with another fingerprint belong to another swarm.
+  std::string key;
 
   bool operator==(const NodeAdvert&) const = default;
 };
+
+// "1a2b-3c4d-5e6f-7a8b-9c0d": five groups of four lowercase hex digits (node/swarm_key.h makes
+// them from the key).
+bool IsSwarmFingerprint(std::string_view text);
 
 // Checks the invariants ParseTxt enforces, so a node cannot advertise what peers would reject.
 Status Validate(const NodeAdvert& advert);
