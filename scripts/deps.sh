@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, or says in one line which ones to install.
-#   scripts/deps.sh build|test|bench
+#   scripts/deps.sh build|test|bench|fuzz
 # As root it runs apt-get; otherwise it prints the apt-get line and exits 1.
 set -euo pipefail
 
 build=(cmake g++ make pkg-config git libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgit2-dev
        libavahi-client-dev libavahi-compat-libdnssd-dev libcli11-dev nlohmann-json3-dev
-       libyaml-cpp-dev libspdlog-dev ruby ruby-rspec)
+       libyaml-cpp-dev libspdlog-dev libsodium-dev ruby ruby-rspec)
 test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps)
 bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine python3)
+fuzz=(clang libfuzzer-14-dev)  # make fuzz: clang's libFuzzer, ASan and UBSan
 
 want=("${build[@]}")
 case "${1:-build}" in
   build) ;;
   test)  want+=("${test[@]}") ;;
   bench) want+=("${test[@]}" "${bench[@]}") ;;
-  *) echo "usage: scripts/deps.sh build|test|bench" >&2; exit 2 ;;
+  fuzz)  want+=("${fuzz[@]}") ;;
+  *) echo "usage: scripts/deps.sh build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()

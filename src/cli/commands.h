@@ -25,5 +25,6 @@ void AddSnapshotCommand(CLI::App& app, CommandAction* chosen);
 void AddDiscoverCommand(CLI::App& app, CommandAction* chosen);
 void AddJoinCommand(CLI::App& app, CommandAction* chosen);
 void AddStatusCommand(CLI::App& app, CommandAction* chosen);
+void AddKeyCommand(CLI::App& app, CommandAction* chosen);
 
 }  // namespace specswarm::cli

@@ -1,6 +1,7 @@
 // `specswarm discover [--timeout SECONDS] [--json] [--peer HOST:PORT...]`: lists the peers this
 // machine can see — over mDNS, and the named or cached peers that accept a connection — and,
-// when it sees none, the likely reasons it can check, each with what to do.
+// when it sees none, the likely reasons it can check, each with what to do. A node whose TXT
+// fingerprint is not this machine's swarm key's is marked "other swarm": runs never contact it.
 // Exit 0 with peers, 1 with none, 2 on bad flags.
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "discovery/poll_loop.h"
 #include "discovery/reachability.h"
 #include "discovery/seed_list.h"
+#include "node/swarm_key.h"
 
 namespace specswarm::cli {
 namespace {
@@ -44,6 +46,11 @@ struct Row {
   std::string why;  // why not reachable
 };
 
+// Our swarm's fingerprint ("" without a key: then every node with one is another swarm's).
+std::string g_fingerprint;
+
+bool OtherSwarm(const d::Peer& p) { return p.advert && p.advert->key != g_fingerprint; }
+
 json RowJson(const Row& r) {
   const d::Peer& p = r.peer;
   json j{{"id", p.id}, {"host", p.host}, {"address", p.Endpoint()}, {"addresses", p.addresses},
@@ -53,7 +60,9 @@ json RowJson(const Row& r) {
     j["proto"] = p.advert->proto;
     j["slots"] = p.advert->slots;
     j["idle"] = p.advert->idle;
+    j["swarm"] = p.advert->key;
   }
+  j["other_swarm"] = OtherSwarm(p);
   if (!r.reachable) j["why"] = r.why;
   return j;
 }
@@ -67,6 +76,7 @@ void PrintTable(const std::vector<Row>& rows) {
     std::string idle = p.advert ? std::to_string(p.advert->idle) : "?";
     std::string source = d::ToString(p.source);
     if (p.source != d::PeerSource::kMdns) source += r.reachable ? " (answers on its port)" : " (no answer)";
+    if (OtherSwarm(p)) source += p.advert->key.empty() ? ", other swarm (no key)" : ", other swarm (" + p.advert->key + ")";
     std::printf("%-20s %-24s %-22s %-8s %5s %5s  %s\n", p.id.empty() ? "-" : p.id.c_str(),
                 p.host.c_str(), p.Endpoint().c_str(), p.advert ? p.advert->ver.c_str() : "?",
                 slots.c_str(), idle.c_str(), source.c_str());
@@ -87,6 +97,12 @@ int RunDiscover(const DiscoverOptions& o) {
   if (!kind.ok()) {
     std::fprintf(stderr, "specswarm: %s\n", kind.status().message().c_str());
     return 2;
+  }
+  if (auto key = node::LoadSwarmKey(node::DefaultSwarmKeyPath()); key.ok() && *key) {
+    g_fingerprint = (*key)->Fingerprint();
+  } else {
+    std::fprintf(stderr, "specswarm: %s\n", key.ok() ? node::NoSwarmKeyAdvice(node::DefaultSwarmKeyPath()).c_str()
+                                                      : key.status().message().c_str());
   }
   std::string config = d::DefaultConfigPath();
   if (auto from_config = d::LoadConfigSeeds(config); from_config.ok())

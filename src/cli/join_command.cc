@@ -6,6 +6,9 @@
 // child. If the node dies, every orphan below it is re-parented to the guardian, which ends
 // them; if the guardian dies, the node is told by a parent-death signal and leaves as on
 // SIGTERM, handing its units back. Exit 0 after a graceful leave, 2 when it cannot start.
+//
+// A run executes its submitter's code as the user running `join`, so `join` needs the swarm key
+// (only members may submit) and refuses to run as root unless told --allow-root.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -26,6 +29,7 @@
 #include "exec/process_sweep.h"
 #include "node/join_daemon.h"
 #include "node/state_dir.h"
+#include "node/swarm_key.h"
 
 namespace specswarm::cli {
 namespace {
@@ -37,7 +41,7 @@ struct JoinCliOptions {
   bool no_mdns = false;
   std::string host;
   int proto = node::kProtocolVersion;
-  bool allow_root = true;  // the Trust issue makes root opt-in
+  bool allow_root = false;
 };
 
 volatile sig_atomic_t g_node_pid = 0;
@@ -46,7 +50,7 @@ void ForwardToNode(int sig) {
   if (g_node_pid > 0) kill(g_node_pid, sig);
 }
 
-int RunNode(const JoinCliOptions& o, const std::vector<discovery::Seed>& seeds) {
+int RunNode(const JoinCliOptions& o, const std::vector<discovery::Seed>& seeds, const node::SwarmKey& key) {
   // Specs run here on behalf of others: they must not read the terminal `join` was started from.
   if (int devnull = open("/dev/null", O_RDONLY); devnull >= 0) {
     dup2(devnull, STDIN_FILENO);
@@ -61,6 +65,7 @@ int RunNode(const JoinCliOptions& o, const std::vector<discovery::Seed>& seeds) 
   options.version = std::string(kVersion);
   options.mdns = !o.no_mdns;
   options.proto = o.proto;
+  options.key = key;
   node::JoinDaemon daemon(options);
   if (Status s = daemon.Start(); !s.ok()) {
     std::fprintf(stderr, "specswarm: %s\n", s.message().c_str());
@@ -81,6 +86,17 @@ int RunJoin(const JoinCliOptions& o) {
     std::fprintf(stderr, "specswarm: %s\n", seeds.status().message().c_str());
     return 2;
   }
+  if (geteuid() == 0 && !o.allow_root) {
+    std::fprintf(stderr, "specswarm: join runs other members' code as this user, and this user is root: run it as an "
+                         "ordinary user, or pass --allow-root if this machine is meant for it (a container, a CI box)\n");
+    return 2;
+  }
+  const std::string key_path = node::DefaultSwarmKeyPath();
+  auto key = node::LoadSwarmKey(key_path);
+  if (!key.ok() || !*key) {
+    std::fprintf(stderr, "specswarm: %s\n", key.ok() ? node::NoSwarmKeyAdvice(key_path).c_str() : key.status().message().c_str());
+    return 2;
+  }
   spdlog::set_default_logger(spdlog::stderr_color_mt("join"));
   spdlog::set_pattern("%H:%M:%S specswarm join: %v");
   std::signal(SIGPIPE, SIG_IGN);
@@ -97,7 +113,7 @@ int RunJoin(const JoinCliOptions& o) {
   if (node_pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != guardian) return 0;  // the guardian died before we could ask
-    const int code = RunNode(o, *seeds);
+    const int code = RunNode(o, *seeds, **key);
     std::fflush(nullptr);
     std::_Exit(code);
   }
@@ -132,6 +148,7 @@ void AddJoinCommand(CLI::App& app, CommandAction* chosen) {
   cmd->add_option("--peer", options->peers, "A peer to list in status where mDNS does not reach (repeatable)");
   cmd->add_flag("--no-mdns", options->no_mdns, "Do not advertise on or browse the LAN");
   cmd->add_option("--host", options->host, "The name peers and results show (default: the host name)");
+  cmd->add_flag("--allow-root", options->allow_root, "Run as root (members' specs then run as root on this machine)");
   // Tests pose as a node of another protocol version.
   cmd->add_option("--protocol-version", options->proto, "")->group("");
   cmd->callback([chosen, options] { *chosen = [options] { return RunJoin(*options); }; });

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   AddDiscoverCommand(app, &chosen);
   AddJoinCommand(app, &chosen);
   AddStatusCommand(app, &chosen);
+  AddKeyCommand(app, &chosen);
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -25,6 +25,7 @@
 #include "exec/shim_path.h"
 #include "node/reservation.h"
 #include "node/state_dir.h"
+#include "node/swarm_key.h"
 #include "node/swarm_run.h"
 #include "node/spec_files.h"
 #include "node/spec_plan.h"
@@ -175,6 +176,12 @@ int RunSpecs(const RunOptions& options) {
   auto seeds = discovery::ParseSeeds(options.peers);
   if (!seeds.ok()) return Fail(seeds.status().message());
   if (options.local && slots == 0) return Fail("--local with --slots 0 leaves nothing to run on: drop one of them");
+  // Membership in a swarm. Without a key the run still goes, on this machine's slots; a key
+  // file that is there but unusable is an error, unless the run was asked to stay local anyway.
+  const std::string key_path = node::DefaultSwarmKeyPath();
+  auto loaded_key = node::LoadSwarmKey(key_path);
+  if (!loaded_key.ok() && !options.local) return Fail(loaded_key.status().message());
+  const std::optional<node::SwarmKey> swarm_key = loaded_key.ok() ? *loaded_key : std::nullopt;
 
   std::error_code ec;
   // A fresh private directory (mode 0700) every run: never one that already exists.
@@ -199,8 +206,8 @@ int RunSpecs(const RunOptions& options) {
   const std::string run_id = node::RandomHexId();
   std::optional<node::Reservation> reservation;
   std::string budget_note;
-  if (used_slots > 0) {
-    reservation = node::Reservation::Ask(zmq_context, node::StateDir(), run_id, Hostname(), used_slots,
+  if (used_slots > 0 && swarm_key) {
+    reservation = node::Reservation::Ask(zmq_context, node::StateDir(), *swarm_key, run_id, Hostname(), used_slots,
                                          std::chrono::milliseconds(1000));
     if (reservation && reservation->granted() < used_slots) {
       const int granted = std::max(reservation->granted(), 1);
@@ -249,12 +256,18 @@ int RunSpecs(const RunOptions& options) {
   }
   node::SwarmOptions& swarm = run.swarm;
   swarm.enabled = !options.local;
+  if (swarm.enabled && !swarm_key) {
+    swarm.enabled = false;
+    std::printf("Peers: none used: %s\n", node::NoSwarmKeyAdvice(key_path).c_str());
+    if (used_slots == 0) return Fail("--slots 0 runs on peers only, and peers need a swarm key: " + node::NoSwarmKeyAdvice(key_path));
+  }
   if (swarm.enabled && !snapshot.ok()) {
     swarm.enabled = false;
     std::printf("Peers: none used: peers are sent a snapshot of a git repository (%s)\n", snapshot.status().message().c_str());
     if (used_slots == 0) return Fail("--slots 0 runs on peers only, and peers need a git repository: " + snapshot.status().message());
   }
   if (swarm.enabled) {
+    swarm.key = *swarm_key;
     swarm.seeds = *seeds;
     if (auto from_config = discovery::LoadConfigSeeds(discovery::DefaultConfigPath()); from_config.ok()) {
       swarm.seeds.insert(swarm.seeds.end(), from_config->begin(), from_config->end());

@@ -3,7 +3,9 @@
 // serves, and why it takes no work when it does not. The local node (`join` on --port) names
 // the peers it sees; each is then asked for its own status, all at once, for --timeout seconds.
 // The JSON is a stable interface (docs/STATUS.md): the tray reads it.
-// Exit 0 when the local node answered, 1 when no node is running here, 2 on bad flags.
+// Nodes of another swarm (their TXT fingerprint is not ours) are listed, never asked.
+// Exit 0 when the local node answered, 1 when no node is running here, 2 on bad flags or
+// without a usable swarm key.
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -35,15 +37,17 @@ struct Query {
   std::string endpoint, address;
   int port = 0;
   json seen;  // what the asking node knew of it (advert), if anything
+  bool other_swarm = false;
   std::optional<zmq::socket_t> socket;
   std::optional<json> answer;
   std::string error;
 };
 
 // Asks every query's node for its status at once; fills answer or error.
-void AskAll(zmq::context_t& context, std::vector<Query>& queries, double timeout) {
+void AskAll(zmq::context_t& context, const node::SwarmKey& key, std::vector<Query>& queries, double timeout) {
   for (auto& q : queries) {
-    auto socket = node::ConnectClient(context, q.endpoint);
+    if (q.other_swarm) continue;
+    auto socket = node::ConnectClient(context, q.endpoint, &key);
     if (!socket.ok()) {
       q.error = socket.status().message();
       continue;
@@ -79,7 +83,10 @@ void AskAll(zmq::context_t& context, std::vector<Query>& queries, double timeout
     }
   }
   for (auto& q : queries) {
-    if (!q.answer && q.error.empty()) q.error = "no answer from " + q.endpoint + " within " + std::to_string(static_cast<int>(timeout)) + " s";
+    if (!q.answer && q.error.empty()) {
+      q.error = "no answer from " + q.endpoint + " within " + std::to_string(static_cast<int>(timeout)) +
+                " s: not in the same swarm, or not running";
+    }
   }
 }
 
@@ -99,6 +106,8 @@ json NodeRow(const Query& q, bool self) {
            {"runs", json::array()}, {"reachable", false}, {"excluded", q.error}};
   }
   row["address"] = q.address + ":" + std::to_string(q.port);
+  row["other_swarm"] = q.other_swarm;
+  if (!q.answer && q.seen.contains("swarm")) row["swarm"] = q.seen["swarm"];
   row["self"] = self;
   return row;
 }
@@ -129,15 +138,26 @@ int RunStatus(const StatusOptions& o) {
     std::fprintf(stderr, "specswarm: %s\n", seeds.status().message().c_str());
     return 2;
   }
+  const std::string key_path = node::DefaultSwarmKeyPath();
+  auto key = node::LoadSwarmKey(key_path);
+  if (!key.ok() || !*key) {
+    const std::string why = key.ok() ? node::NoSwarmKeyAdvice(key_path) : key.status().message();
+    std::fprintf(stderr, "specswarm: %s\n", why.c_str());
+    if (o.json) std::printf("%s\n", json{{"version", 1}, {"nodes", json::array()}, {"error", why}}.dump(2).c_str());
+    return 2;
+  }
+  const std::string fingerprint = (*key)->Fingerprint();
   zmq::context_t context(1);
   std::vector<Query> local(1);
   local[0].address = "127.0.0.1";
   local[0].port = o.port;
   local[0].endpoint = node::TcpEndpoint("127.0.0.1", o.port);
-  AskAll(context, local, o.timeout);
+  AskAll(context, **key, local, o.timeout);
   if (!local[0].answer) {
-    std::fprintf(stderr, "specswarm: no node is running on this machine (port %d): start one with `specswarm join`\n", o.port);
-    if (o.json) std::printf("%s\n", json{{"version", 1}, {"nodes", json::array()}}.dump(2).c_str());
+    const std::string why = "no node of this swarm is running on this machine (port " + std::to_string(o.port) +
+                            "): start one with `specswarm join`";
+    std::fprintf(stderr, "specswarm: %s\n", why.c_str());
+    if (o.json) std::printf("%s\n", json{{"version", 1}, {"nodes", json::array()}, {"error", why}}.dump(2).c_str());
     return 1;
   }
   std::vector<Query> peers;
@@ -148,6 +168,10 @@ int RunStatus(const StatusOptions& o) {
     if (q.address.empty() || q.port == 0) continue;
     q.endpoint = node::TcpEndpoint(q.address, q.port);
     q.seen = p;
+    if (p.contains("swarm") && p["swarm"] != fingerprint) {
+      q.other_swarm = true;
+      q.error = "other swarm (" + (p["swarm"].get<std::string>().empty() ? std::string("no key") : p["swarm"].get<std::string>()) + ")";
+    }
     peers.push_back(std::move(q));
   }
   for (const auto& seed : *seeds) {
@@ -157,7 +181,7 @@ int RunStatus(const StatusOptions& o) {
     q.endpoint = node::TcpEndpoint(seed.host, seed.port);
     peers.push_back(std::move(q));
   }
-  AskAll(context, peers, o.timeout);
+  AskAll(context, **key, peers, o.timeout);
   json nodes = json::array();
   nodes.push_back(NodeRow(local[0], true));
   std::set<std::string> ids{nodes[0].value("id", "")};

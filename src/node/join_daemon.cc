@@ -15,6 +15,7 @@
 #include "discovery/peer_directory.h"
 #include "discovery/poll_loop.h"
 #include "exec/shim_path.h"
+#include "node/gatekeeper.h"
 #include "node/sockets.h"
 #include "node/state_dir.h"
 
@@ -82,9 +83,14 @@ Status JoinDaemon::Start() {
   auto id = LoadOrCreateNodeId(options_.state_dir);
   if (!id.ok()) return id.status();
   id_ = *id;
-  auto router = BindServer(context_, options_.port);
+  // The door first: a handshake that finds no ZAP handler bound is not checked.
+  auto gatekeeper = Gatekeeper::Open(context_, options_.key);
+  if (!gatekeeper.ok()) return gatekeeper.status();
+  gatekeeper_ = std::move(*gatekeeper);
+  auto router = BindServer(context_, options_.port, &options_.key);
   if (!router.ok()) return router.status();
   router_ = std::move(*router);
+  if (Status s = gatekeeper_->Watch(*router_); !s.ok()) spdlog::warn("{}", s.message());
   port_ = BoundPort(*router_);
   // Runs on this machine find this node here, to count their local slots against its budget.
   if (Status s = WriteFileAtomically(options_.state_dir + "/port", std::to_string(port_) + "\n"); !s.ok()) {
@@ -109,14 +115,15 @@ Status JoinDaemon::Start() {
     backend_ = discovery::MakeBackend(discovery::BackendKind::kAvahi);
     (void)backend_->Start(directory_.get());
     advertiser_ = std::make_unique<discovery::Advertiser>(backend_.get());
-    discovery::NodeAdvert advert{options_.proto, id_, options_.version, options_.slots, Idle(), ""};
+    discovery::NodeAdvert advert{options_.proto, id_, options_.version, options_.slots, Idle(), options_.key.Fingerprint()};
     if (Status s = advertiser_->Start(advert, static_cast<uint16_t>(port_)); !s.ok()) {
       spdlog::warn("not advertised on the LAN: {}", s.message());
     }
     advertised_idle_ = Idle();
   }
-  spdlog::info("node {} ({}) offers {} slot{} on port {}{}", id_, options_.host, options_.slots,
-               options_.slots == 1 ? "" : "s", port_, why_not_.empty() ? "" : "; takes no work: " + why_not_);
+  spdlog::info("node {} ({}) offers {} slot{} on port {} to swarm {} ({}){}", id_, options_.host, options_.slots,
+               options_.slots == 1 ? "" : "s", port_, options_.key.name, options_.key.Fingerprint(),
+               why_not_.empty() ? "" : "; takes no work: " + why_not_);
   return Status::Ok();
 }
 
@@ -152,6 +159,7 @@ void JoinDaemon::Serve() {
   while (!g_stop) {
     std::vector<zmq_pollitem_t> items;
     items.push_back({router_->handle(), 0, ZMQ_POLLIN, 0});
+    gatekeeper_->AppendPollItems(&items);
     if (backend_) discovery::AppendPollItems(*backend_, &items);
     int timeout = 1000;
     for (const auto& [id, run] : runs_) {
@@ -161,6 +169,7 @@ void JoinDaemon::Serve() {
     if (backend_ && backend_->TimeoutMs() >= 0) timeout = std::min(timeout, backend_->TimeoutMs());
     zmq_poll(items.data(), static_cast<int>(items.size()), std::max(timeout, 1));
     if (backend_) backend_->Process();
+    for (const std::string& line : gatekeeper_->Service()) spdlog::warn("{}", line);
     for (int i = 0; i < 1000; ++i) {  // bounded, so runs' workers are served under a flood
       auto received = ReceiveFrom(*router_);
       if (!received) break;
@@ -261,7 +270,8 @@ nlohmann::json JoinDaemon::StatusJson() const {
   json self = {{"id", id_},         {"host", options_.host}, {"port", port_},
                {"version", options_.version}, {"proto", options_.proto}, {"slots", options_.slots},
                {"busy", busy},      {"idle", Idle()},        {"ruby", ruby_version_},
-               {"runs", runs},      {"excluded", why_not_.empty() ? json(nullptr) : json(why_not_)}};
+               {"runs", runs},      {"excluded", why_not_.empty() ? json(nullptr) : json(why_not_)},
+               {"swarm", options_.key.Fingerprint()}};
   json peers = json::array();
   for (const discovery::Peer& p : directory_->Peers()) {
     json peer = {{"id", p.id}, {"host", p.host}, {"address", p.addresses.empty() ? p.host : p.addresses.front()},
@@ -271,6 +281,7 @@ nlohmann::json JoinDaemon::StatusJson() const {
       peer["proto"] = p.advert->proto;
       peer["slots"] = p.advert->slots;
       peer["idle"] = p.advert->idle;
+      peer["swarm"] = p.advert->key;
     }
     peers.push_back(std::move(peer));
   }

@@ -20,6 +20,7 @@
 
 #include "discovery/seed_list.h"
 #include "node/served_run.h"
+#include "node/swarm_key.h"
 
 namespace specswarm::discovery {
 class Advertiser;
@@ -28,6 +29,8 @@ class PeerDirectory;
 }  // namespace specswarm::discovery
 
 namespace specswarm::node {
+
+class Gatekeeper;
 
 struct JoinOptions {
   int slots = 1;
@@ -38,6 +41,7 @@ struct JoinOptions {
   std::string version;
   bool mdns = true;
   int proto = kProtocolVersion;        // tests pose as another version
+  SwarmKey key;                        // membership: every link is CURVE with it
 };
 
 class JoinDaemon {
@@ -70,6 +74,7 @@ class JoinDaemon {
   std::string ruby_version_;  // "" when there is no ruby
   std::string why_not_;       // why this node takes no work at all
   zmq::context_t context_{1};
+  std::unique_ptr<Gatekeeper> gatekeeper_;  // outlives router_ (declared before it)
   std::optional<zmq::socket_t> router_;
   std::unique_ptr<discovery::Backend> backend_;
   std::unique_ptr<discovery::PeerDirectory> directory_;

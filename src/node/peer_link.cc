@@ -41,7 +41,7 @@ PeerLink::PeerLink(zmq::context_t& context, std::string key, std::string label, 
                    RunShare* share)
     : share_(share), key_(std::move(key)), label_(std::move(label)), endpoint_(endpoint), host_(label_) {
   last_heard_ = last_sent_ = state_since_ = created_ = Clock::now();
-  auto socket = ConnectClient(context, endpoint);
+  auto socket = ConnectClient(context, endpoint, share_->key);
   if (!socket.ok()) {
     Exclude(socket.status().message(), true);
     return;
@@ -220,7 +220,7 @@ void PeerLink::Tick() {
   if (!active() || !socket_) return;
   const double silent = Since(last_heard_);
   if (state_ == State::kHello && silent > kHeartbeatExpiry) {
-    return Exclude("no answer from " + endpoint_ + ": not running, or not reachable", true, true);
+    return Exclude("no answer from " + endpoint_ + ": not in the same swarm, or not running", true, true);
   }
   if (state_ == State::kOffered && silent > kHeartbeatExpiry) return Exclude("did not answer the offer", false);
   if (state_ != State::kHello && silent > kHeartbeatExpiry) {

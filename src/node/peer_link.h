@@ -21,6 +21,7 @@
 #include "node/pack_builds.h"
 #include "node/protocol.h"
 #include "node/scheduler.h"
+#include "node/swarm_key.h"
 #include "sync/pack.h"
 
 namespace specswarm::node {
@@ -36,6 +37,7 @@ struct RunShare {
   double unit_timeout = 0;  // seconds; 0: none
   uint64_t bytes_sent = 0;  // pack bytes sent to every peer, for the bench and the summary
   std::set<std::string> node_ids;  // nodes already in the run: one reached two ways is one peer
+  const SwarmKey* key = nullptr;   // every link is CURVE with it (nullptr: plain text, benches only)
 };
 
 class PeerLink {

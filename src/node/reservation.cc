@@ -7,13 +7,13 @@
 
 namespace specswarm::node {
 
-std::optional<Reservation> Reservation::Ask(zmq::context_t& context, const std::string& state_dir,
+std::optional<Reservation> Reservation::Ask(zmq::context_t& context, const std::string& state_dir, const SwarmKey& key,
                                             const std::string& run_id, const std::string& host, int wanted,
                                             std::chrono::milliseconds timeout) {
   int port = 0;
   std::ifstream(state_dir + "/port") >> port;
   if (port <= 0 || port > 65535) return std::nullopt;
-  auto socket = ConnectClient(context, TcpEndpoint("127.0.0.1", port));
+  auto socket = ConnectClient(context, TcpEndpoint("127.0.0.1", port), &key);
   if (!socket.ok()) return std::nullopt;
   OfferMsg offer;
   offer.run_id = run_id;

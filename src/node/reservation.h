@@ -15,6 +15,7 @@
 #include <zmq.hpp>
 
 #include "base/status.h"
+#include "node/swarm_key.h"
 
 namespace specswarm::node {
 
@@ -22,8 +23,8 @@ class Reservation {
  public:
   // Asks the node whose port is recorded in `state_dir` for `wanted` slots, waiting at most
   // `timeout`. Nothing (no error) when no node runs here; otherwise the slots granted (0: all
-  // busy with other runs).
-  static std::optional<Reservation> Ask(zmq::context_t& context, const std::string& state_dir,
+  // busy with other runs). The node admits only holders of its swarm key, like every node.
+  static std::optional<Reservation> Ask(zmq::context_t& context, const std::string& state_dir, const SwarmKey& key,
                                         const std::string& run_id, const std::string& host, int wanted,
                                         std::chrono::milliseconds timeout);
   Reservation(Reservation&& other) noexcept { *this = std::move(other); }

@@ -26,10 +26,15 @@ std::string TcpEndpoint(const std::string& address, int port) {
   return "tcp://" + address + ":" + std::to_string(port);
 }
 
-Result<zmq::socket_t> BindServer(zmq::context_t& context, int port) {
+Result<zmq::socket_t> BindServer(zmq::context_t& context, int port, const SwarmKey* key) {
   try {
     zmq::socket_t socket(context, zmq::socket_type::router);
     CommonOptions(socket);
+    if (key) {
+      socket.set(zmq::sockopt::curve_server, 1);
+      socket.set(zmq::sockopt::curve_secretkey, key->secret_z85);
+      socket.set(zmq::sockopt::zap_domain, "specswarm");
+    }
     // A peer that reconnects under the same identity replaces the old connection.
     socket.set(zmq::sockopt::router_handover, 1);
     socket.bind("tcp://*:" + std::to_string(port));
@@ -45,10 +50,17 @@ int BoundPort(zmq::socket_t& socket) {
   return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
 }
 
-Result<zmq::socket_t> ConnectClient(zmq::context_t& context, const std::string& endpoint) {
+Result<zmq::socket_t> ConnectClient(zmq::context_t& context, const std::string& endpoint, const SwarmKey* key) {
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     CommonOptions(socket);
+    if (key) {
+      // Members share one keypair: the client proves membership by holding its secret, and
+      // knows the server is a member because only members can answer to that public key.
+      socket.set(zmq::sockopt::curve_serverkey, key->public_z85);
+      socket.set(zmq::sockopt::curve_publickey, key->public_z85);
+      socket.set(zmq::sockopt::curve_secretkey, key->secret_z85);
+    }
     socket.connect(endpoint);
     return socket;
   } catch (const zmq::error_t& e) {

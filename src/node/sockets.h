@@ -1,6 +1,7 @@
 // Sockets: the one place the swarm creates ZeroMQ sockets, so every link gets the same options
-// (no linger, a bounded message size, TCP keepalive) and so that securing every link (CURVE,
-// the "Trust" issue) is one switch here, not a hunt through the code.
+// (no linger, a bounded message size, TCP keepalive) and the same security: CURVE with the swarm
+// key on both ends (node/swarm_key.h). The server also needs a Gatekeeper (node/gatekeeper.h) in
+// its context, which admits only clients presenting the key.
 //
 // A node serves one ROUTER (`join`); a coordinator or a status client opens one DEALER per peer.
 // Send/Receive move one protocol message per frame and never block. Queues have no high-water
@@ -17,17 +18,21 @@
 
 #include "base/status.h"
 #include "node/protocol.h"
+#include "node/swarm_key.h"
 
 namespace specswarm::node {
 
 // "tcp://HOST:PORT" with IPv6 literals bracketed and a link-local scope kept ("fe80::1%eth0").
 std::string TcpEndpoint(const std::string& address, int port);
 
+// `key` is the swarm key every link uses. nullptr leaves a link in plain text: only the benches
+// do that, to measure what CURVE costs; `join`, `run` and `status` never do.
+//
 // The node's ROUTER, bound on every interface at `port` (0: a free port, see BoundPort).
-Result<zmq::socket_t> BindServer(zmq::context_t& context, int port);
+Result<zmq::socket_t> BindServer(zmq::context_t& context, int port, const SwarmKey* key);
 int BoundPort(zmq::socket_t& socket);
 // A DEALER connected to `endpoint`.
-Result<zmq::socket_t> ConnectClient(zmq::context_t& context, const std::string& endpoint);
+Result<zmq::socket_t> ConnectClient(zmq::context_t& context, const std::string& endpoint, const SwarmKey* key);
 
 bool Send(zmq::socket_t& dealer, const Message& message);
 bool SendTo(zmq::socket_t& router, const std::string& routing_id, const Message& message);

@@ -90,12 +90,23 @@ class SwarmRun::Finder {
       if (handed_.count(peer.key) || (!peer.id.empty() && handed_ids_.count(peer.id))) continue;
       if (peer.port == 0) continue;
       std::string address = peer.addresses.empty() ? peer.host : peer.addresses.front();
+      if (peer.advert && peer.advert->key != fingerprint_) {
+        // Another swarm's node (or one without a key): never contacted, only named.
+        handed_.insert(peer.key);
+        if (!peer.id.empty()) handed_ids_.insert(peer.id);
+        other_swarms_.push_back({peer.host.empty() ? address : peer.host, TcpEndpoint(address, peer.port), "other swarm",
+                                 peer.advert->key.empty() ? "has no swarm key" : "swarm " + peer.advert->key + ", not ours"});
+        continue;
+      }
       handed_.insert(peer.key);
       if (!peer.id.empty()) handed_ids_.insert(peer.id);
       fresh.push_back({peer.key, peer.host.empty() ? address : peer.host, TcpEndpoint(address, peer.port), peer.id});
     }
     return fresh;
   }
+  // Nodes seen on the LAN that belong to another swarm, for the summary.
+  const std::vector<PeerSummary>& other_swarms() const { return other_swarms_; }
+
   void SaveCache() {
     if (!options_.use_cache || !backend_) return;
     bool any_mdns = false;
@@ -108,6 +119,8 @@ class SwarmRun::Finder {
   discovery::PeerDirectory directory_;
   std::unique_ptr<discovery::Backend> backend_;
   std::set<std::string> handed_, handed_ids_;
+  const std::string fingerprint_ = options_.key.Fingerprint();
+  std::vector<PeerSummary> other_swarms_;
 };
 
 SwarmRun::SwarmRun(SwarmRunOptions options, std::vector<SpecUnit> units, RunObserver* observer)
@@ -120,6 +133,7 @@ SwarmRun::SwarmRun(SwarmRunOptions options, std::vector<SpecUnit> units, RunObse
   packs_ = std::make_unique<PackBuilds>(options_.swarm.repo_path, options_.swarm.offer.commit);
   share_.packs = packs_.get();
   share_.unit_timeout = options_.local.unit_timeout;
+  share_.key = &options_.swarm.key;
 }
 
 SwarmRun::~SwarmRun() {
@@ -250,7 +264,10 @@ RunReport SwarmRun::Run() {
     peer_summary_.push_back(std::move(summary));
   }
   if (!report.boot_error.empty() && scheduler_.completed() > 0) report.boot_error.clear();  // peers ran it
-  if (finder_) finder_->SaveCache();
+  if (finder_) {
+    for (const PeerSummary& other : finder_->other_swarms()) peer_summary_.push_back(other);
+    finder_->SaveCache();
+  }
   if (reservation_) reservation_->Release();
   report.wall_time = Since(start);
   return std::move(report);

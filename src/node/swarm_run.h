@@ -37,6 +37,7 @@ struct SwarmOptions {
   std::string repo_path;          // the snapshot's repository
   HelloMsg hello;
   OfferMsg offer;                 // run_id, commit and the run's settings
+  SwarmKey key;                   // membership; nodes advertising another fingerprint are skipped
 };
 
 struct SwarmRunOptions {

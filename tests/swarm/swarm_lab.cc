@@ -64,7 +64,12 @@ std::unique_ptr<SwarmLab> SwarmLab::Create(const std::string& scenario, int host
                            " && git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm suite"},
                       &out, true);
   if (rc != 0) return nullptr;
-  for (int h = 1; h <= hosts; ++h) fs::create_directories(lab->lab_->dir() + "/h" + std::to_string(h) + "/home");
+  lab->key_file_ = lab->NewKeyFile("lab");
+  if (lab->key_file_.empty()) return nullptr;
+  for (int h = 1; h <= hosts; ++h) {
+    fs::create_directories(lab->lab_->dir() + "/h" + std::to_string(h) + "/home");
+    if (!lab->InstallKey(h, lab->key_file_)) return nullptr;
+  }
   return lab;
 }
 
@@ -81,11 +86,29 @@ std::vector<std::string> SwarmLab::Env(int host) const {
           "XDG_CONFIG_HOME=" + base + "/config"};
 }
 
+std::string SwarmLab::NewKeyFile(const std::string& name) {
+  static int made = 0;
+  const std::string config = lab_->dir() + "/keys/" + std::to_string(++made);
+  std::string out;
+  if (RunCommand({"env", "XDG_CONFIG_HOME=" + config, SPECSWARM_BINARY, "key", "new", "--name", name}, &out, true) != 0)
+    return "";
+  return config + "/specswarm/swarm.key";
+}
+
+bool SwarmLab::InstallKey(int host, const std::string& key_file) {
+  const std::string target = lab_->dir() + "/h" + std::to_string(host) + "/config/specswarm/swarm.key";
+  std::error_code ec;
+  fs::remove(target, ec);
+  if (key_file.empty()) return true;
+  fs::create_directories(fs::path(target).parent_path());
+  return fs::copy_file(key_file, target, ec) && !ec;
+}
+
 bool SwarmLab::StartJoin(int host, const std::vector<std::string>& extra, const std::vector<std::string>& env) {
   std::vector<std::string> argv{"sh", "-c", "mount -t tmpfs none \"$0\" && exec \"$@\"", coord_dir_};
   for (const auto& e : Env(host)) argv.push_back(e);
   argv.insert(argv.end(), env.begin(), env.end());
-  for (const auto& a : std::vector<std::string>{SPECSWARM_BINARY, "join", "--slots", "2", "--port",
+  for (const auto& a : std::vector<std::string>{SPECSWARM_BINARY, "join", "--allow-root", "--slots", "2", "--port",
                                                 std::to_string(kPort), "--host", "host" + std::to_string(host)}) {
     argv.push_back(a);
   }

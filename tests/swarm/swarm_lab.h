@@ -45,7 +45,14 @@ class SwarmLab {
   std::string Address(int host) const { return lab_->Address(host); }
   static constexpr int kPort = 7070;
 
-  // `specswarm join --slots 2` on `host` (its own HOME and XDG_STATE_HOME; the project hidden).
+  // The swarm key: Create makes one and installs it on every host. InstallKey puts another key
+  // file on `host` ("" removes it); NewKeyFile makes a fresh key and returns its file.
+  const std::string& KeyFile() const { return key_file_; }
+  bool InstallKey(int host, const std::string& key_file);
+  std::string NewKeyFile(const std::string& name);
+
+  // `specswarm join --allow-root --slots 2` on `host` (its own HOME and XDG folders, so its own
+  // key; the project hidden).
   // `extra` are more arguments (a later --slots wins), `env` more "NAME=value" for the node and
   // everything it runs.
   bool StartJoin(int host, const std::vector<std::string>& extra = {}, const std::vector<std::string>& env = {});
@@ -79,6 +86,7 @@ class SwarmLab {
   std::unique_ptr<NetnsLab> lab_;
   std::string project_;
   std::string coord_dir_;  // hidden from the peers
+  std::string key_file_;
   std::map<int, std::optional<ChildProcess>> joins_;
   std::optional<ChildProcess> run_;
 };

@@ -17,6 +17,7 @@
 #include "child_process.h"
 #include "node/protocol.h"
 #include "node/sockets.h"
+#include "node/swarm_key.h"
 #include "test_support.h"
 
 using namespace specswarm;
@@ -28,8 +29,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A machine of its own: HOME and the XDG folders under one temporary directory.
+// The swarm every Machine of this file belongs to: one key, made once.
+const node::SwarmKey& TestSwarmKey() {
+  static const node::SwarmKey key = *node::NewSwarmKey("loopback");
+  return key;
+}
+
+// A machine of its own: HOME and the XDG folders under one temporary directory, and the swarm
+// key in its config folder.
 struct Machine {
+  Machine() { REQUIRE(node::SaveSwarmKey(dir.str() + "/config/specswarm/swarm.key", TestSwarmKey(), false).ok()); }
   testing::TempDir dir;
   std::map<std::string, std::string> Env() const {
     return {{"HOME", dir.str() + "/home"},
@@ -50,7 +59,8 @@ class LoopbackJoin {
  public:
   LoopbackJoin(const Machine& machine, const std::vector<std::string>& extra = {}) : log_(machine.dir.str() + "/join.log") {
     std::vector<std::string> argv = machine.EnvArgs();
-    for (const char* a : {SPECSWARM_BINARY, "join", "--no-mdns", "--port", "0", "--slots", "2", "--host", "loopy"}) argv.push_back(a);
+    for (const char* a : {SPECSWARM_BINARY, "join", "--allow-root", "--no-mdns", "--port", "0", "--slots", "2", "--host", "loopy"})
+      argv.push_back(a);
     argv.insert(argv.end(), extra.begin(), extra.end());
     if (auto child = ChildProcess::Spawn(argv, {.pipes = false, .log_path = log_})) child_.emplace(std::move(*child));
     const auto deadline = Clock::now() + 10s;
@@ -97,7 +107,7 @@ TEST_CASE("a malformed message is dropped with a log line and the node keeps ser
   LoopbackJoin join(machine);
   REQUIRE(join.port() > 0);
   zmq::context_t context(1);
-  auto socket = node::ConnectClient(context, node::TcpEndpoint("127.0.0.1", join.port()));
+  auto socket = node::ConnectClient(context, node::TcpEndpoint("127.0.0.1", join.port()), &TestSwarmKey());
   REQUIRE(socket.ok());
   std::string valid = node::Encode(node::HelloMsg{});
   std::vector<std::string> garbage{"", "\xff\xff\xff", valid.substr(0, valid.size() / 2), valid + "x",
@@ -134,7 +144,7 @@ TEST_CASE("a late result for a lease taken back after the timeout is dropped, ne
   // A peer that takes one file, keeps heartbeating, never answers in time, then answers late
   // with a result nobody ran: 50 passing examples.
   zmq::context_t context(1);
-  auto router = node::BindServer(context, 0);
+  auto router = node::BindServer(context, 0, &TestSwarmKey());
   REQUIRE(router.ok());
   const int port = node::BoundPort(*router);
 
