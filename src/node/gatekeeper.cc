@@ -94,7 +94,8 @@ void Gatekeeper::AnswerZap(std::vector<std::string>* log) {
     if (request.empty()) return;
     const std::string request_id = request.size() > 1 ? request[1] : "";
     const bool member = request.size() == 7 && request[0] == "1.0" && request[5] == "CURVE" && request[6] == public_key_;
-    const std::string address = request.size() > 3 ? request[3] : "?";
+    std::string address = request.size() > 3 ? request[3] : "?";
+    if (address.rfind("::ffff:", 0) == 0) address.erase(0, 7);  // an IPv4 peer on a dual-stack socket
     if (member) {
       ++admitted_;
     } else {
