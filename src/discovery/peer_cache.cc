@@ -35,10 +35,16 @@ Result<std::vector<CachedPeer>> PeerCache::Load() const {
       continue;  // one bad entry does not spoil the others
     CachedPeer p;
     p.id = j["id"];
-    p.host = j.value("host", "");
     p.port = static_cast<uint16_t>(j["port"].get<unsigned>());
-    p.ver = j.value("ver", "");
-    p.last_seen = j.value("last_seen", int64_t{0});
+    const auto text = [&j](const char* field) {
+      auto it = j.find(field);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    p.host = text("host");
+    p.ver = text("ver");
+    p.swarm = text("swarm");
+    auto seen = j.find("last_seen");
+    p.last_seen = seen != j.end() && seen->is_number_integer() ? seen->get<int64_t>() : 0;
     if (j.contains("addresses") && j["addresses"].is_array())
       for (const json& a : j["addresses"])
         if (a.is_string()) p.addresses.push_back(a);
@@ -57,7 +63,8 @@ Status PeerCache::Save(const std::vector<Peer>& seen, int64_t now) const {
       if (now - p.last_seen <= kMaxAgeSeconds) by_id[p.id] = std::move(p);
   for (const Peer& p : seen) {
     if (p.source != PeerSource::kMdns || p.id.empty()) continue;
-    by_id[p.id] = CachedPeer{p.id, p.host, p.addresses, p.port, p.advert ? p.advert->ver : "", now};
+    by_id[p.id] = CachedPeer{p.id, p.host, p.addresses, p.port, p.advert ? p.advert->ver : "",
+                             p.advert ? p.advert->key : "", now};
   }
   std::vector<CachedPeer> all;
   for (auto& [id, p] : by_id) all.push_back(std::move(p));
@@ -68,7 +75,7 @@ Status PeerCache::Save(const std::vector<Peer>& seen, int64_t now) const {
   json peers = json::array();
   for (const CachedPeer& p : all)
     peers.push_back({{"id", p.id}, {"host", p.host}, {"addresses", p.addresses}, {"port", p.port},
-                     {"ver", p.ver}, {"last_seen", p.last_seen}});
+                     {"ver", p.ver}, {"swarm", p.swarm}, {"last_seen", p.last_seen}});
   // Write then rename: a crash or a concurrent `discover` never leaves half a file.
   return WriteFileAtomically(path_, json{{"version", 1}, {"peers", peers}}.dump(2) + "\n");
 }

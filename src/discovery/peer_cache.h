@@ -21,6 +21,7 @@ struct CachedPeer {
   std::vector<std::string> addresses;
   uint16_t port = 0;
   std::string ver;
+  std::string swarm;      // the fingerprint its TXT carried ("" when unknown)
   int64_t last_seen = 0;  // unix seconds
 };
 

@@ -60,6 +60,7 @@ class SwarmRun::Finder {
       if (auto cached = discovery::PeerCache(discovery::PeerCache::DefaultPath()).Load(); cached.ok()) {
         for (const auto& c : *cached) {
           if (c.id == options.self_id) continue;
+          if (!c.swarm.empty() && c.swarm != fingerprint_) continue;  // another swarm's, last time we looked
           directory_.AddCandidate(c.addresses.empty() ? c.host : c.addresses.front(), c.port,
                                   discovery::PeerSource::kCache, c.id);
         }
