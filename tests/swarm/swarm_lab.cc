@@ -74,7 +74,9 @@ std::unique_ptr<SwarmLab> SwarmLab::Create(const std::string& scenario, int host
 }
 
 SwarmLab::~SwarmLab() {
-  if (run_) run_->Stop(std::chrono::milliseconds(3000));
+  for (auto& [host, run] : runs_) {
+    if (run) run->Stop(std::chrono::milliseconds(3000));
+  }
   for (auto& [host, join] : joins_) {
     if (join) join->Stop(std::chrono::milliseconds(5000));
   }
@@ -114,10 +116,23 @@ bool SwarmLab::StartJoin(int host, const std::vector<std::string>& extra, const 
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   joins_[host].reset();
+  // A restarted join appends to the same log: wait for its own line.
+  auto offers = [this, host] {
+    const std::string log = JoinLog(host);
+    int n = 0;
+    for (size_t at = log.find(" offers "); at != std::string::npos; at = log.find(" offers ", at + 1)) ++n;
+    return n;
+  };
+  const int before = offers();
   auto join = lab_->Spawn(host, argv, "join" + std::to_string(host) + ".log");
   if (!join) return false;
   joins_[host].emplace(std::move(*join));
-  return WaitForLog(host, "offers", std::chrono::seconds(10));
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (offers() == before) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
 }
 
 void SwarmLab::WriteProjectFile(const std::string& relative, const std::string& content) {
@@ -152,43 +167,61 @@ int SwarmLab::StopJoin(int host, int sig) {
   return status;
 }
 
-void SwarmLab::StartRun(const std::string& args) {
-  std::string env;
-  for (const auto& e : Env(1)) env += Quote(e) + " ";
-  const std::string command = "cd " + Quote(project_) + " && exec " + env + Quote(SPECSWARM_BINARY) + " run " + args +
-                              " --json " + Quote(lab_->dir() + "/report.json") + " > " +
-                              Quote(lab_->dir() + "/run.log") + " 2>&1";
-  run_.reset();
-  if (auto run = lab_->Spawn(1, {"sh", "-c", command}, "run-stderr.log")) run_.emplace(std::move(*run));
+std::string SwarmLab::RunFile(int host, const std::string& name) const {
+  return lab_->dir() + "/" + (host == 1 ? name : "h" + std::to_string(host) + "-" + name);
 }
 
-int SwarmLab::WaitRun(std::chrono::seconds timeout) {
+void SwarmLab::StartRun(const std::string& args, int host) {
+  std::string project = project_;
+  if (host != 1) {
+    project = project_ + "-h" + std::to_string(host);
+    std::string out;
+    if (!fs::exists(project) && RunCommand({"git", "clone", "-q", project_, project}, &out, true) != 0) return;
+  }
+  std::string env;
+  for (const auto& e : Env(host)) env += Quote(e) + " ";
+  const std::string command = "cd " + Quote(project) + " && exec " + env + Quote(SPECSWARM_BINARY) + " run " + args +
+                              " --json " + Quote(RunFile(host, "report.json")) + " > " + Quote(RunFile(host, "run.log")) +
+                              " 2>&1";
+  runs_[host].reset();
+  if (auto run = lab_->Spawn(host, {"sh", "-c", command}, RunFile(host, "run-stderr.log").substr(lab_->dir().size() + 1))) {
+    runs_[host].emplace(std::move(*run));
+  }
+}
+
+int SwarmLab::WaitRun(std::chrono::seconds timeout, int host) {
+  auto& run = runs_[host];
   const auto deadline = Clock::now() + timeout;
-  while (run_ && run_->Running()) {
+  while (run && run->Running()) {
     if (Clock::now() > deadline) {
-      run_->Stop(std::chrono::milliseconds(2000), SIGKILL);
+      run->Stop(std::chrono::milliseconds(2000), SIGKILL);
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return run_ ? run_->Stop() : -1;
+  return run ? run->Stop() : -1;
 }
 
 void SwarmLab::KillRun(int sig) {
-  if (run_) kill(run_->pid(), sig);
+  if (runs_[1]) kill(runs_[1]->pid(), sig);
 }
 
-std::string SwarmLab::RunOutput() const { return Slurp(lab_->dir() + "/run.log"); }
+std::string SwarmLab::RunOutput(int host) const { return Slurp(RunFile(host, "run.log")); }
 
-nlohmann::json SwarmLab::RunReport() const {
-  return nlohmann::json::parse(Slurp(lab_->dir() + "/report.json"), nullptr, false);
+nlohmann::json SwarmLab::RunReport(int host) const {
+  return nlohmann::json::parse(Slurp(RunFile(host, "report.json")), nullptr, false);
+}
+
+int SwarmLab::Specswarm(int host, const std::vector<std::string>& args, std::string* out, bool merge_stderr) {
+  std::vector<std::string> argv = Env(host);
+  argv.push_back(SPECSWARM_BINARY);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(lab_->Wrap(host, argv), out, merge_stderr);
 }
 
 nlohmann::json SwarmLab::Status(int host) {
-  std::vector<std::string> argv = Env(host);
-  argv.insert(argv.end(), {SPECSWARM_BINARY, "status", "--json", "--port", std::to_string(kPort)});
   std::string out;
-  RunCommand(lab_->Wrap(host, argv), &out);
+  Specswarm(host, {"status", "--json", "--port", std::to_string(kPort)}, &out);
   return nlohmann::json::parse(out, nullptr, false);
 }
 

@@ -54,7 +54,7 @@ class SwarmLab {
   // `specswarm join --allow-root --slots 2` on `host` (its own HOME and XDG folders, so its own
   // key; the project hidden).
   // `extra` are more arguments (a later --slots wins), `env` more "NAME=value" for the node and
-  // everything it runs.
+  // everything it runs. Called again for a host, it restarts that host's join.
   bool StartJoin(int host, const std::vector<std::string>& extra = {}, const std::vector<std::string>& env = {});
   // Waits until `host`'s join log holds `text`.
   bool WaitForLog(int host, const std::string& text, std::chrono::milliseconds timeout);
@@ -63,17 +63,22 @@ class SwarmLab {
   pid_t NodePid(int host);             // the node below it
   int StopJoin(int host, int sig = 15);  // returns the exit status
 
-  // `specswarm run ARGS --json REPORT` in the project on host 1, in the background.
-  void StartRun(const std::string& args);
+  // `specswarm run ARGS --json REPORT` in the project on `host`, in the background. Host 1 runs
+  // in project(); another host in a clone of it of its own (made at its first run, hidden from
+  // the joins like the project), so that runs on several hosts may go at once.
+  void StartRun(const std::string& args, int host = 1);
   // A change to the project after Create (not committed: the snapshot carries it).
   void WriteProjectFile(const std::string& relative, const std::string& content);
   // Waits for the run to end; returns its exit code, -1 on timeout (the run is then killed).
-  int WaitRun(std::chrono::seconds timeout);
+  int WaitRun(std::chrono::seconds timeout, int host = 1);
   void KillRun(int sig);
-  std::string RunOutput() const;  // stdout and stderr
-  nlohmann::json RunReport() const;
-  pid_t RunPid() const { return run_ ? run_->pid() : -1; }
+  std::string RunOutput(int host = 1) const;  // stdout and stderr
+  nlohmann::json RunReport(int host = 1) const;
+  pid_t RunPid() const { return runs_.count(1) && runs_.at(1) ? runs_.at(1)->pid() : -1; }
 
+  // `specswarm ARGS` on `host` with its HOME and XDG folders; returns the exit code, with stdout
+  // (and stderr when `merge_stderr`) in *out.
+  int Specswarm(int host, const std::vector<std::string>& args, std::string* out, bool merge_stderr = false);
   // `specswarm status --json` on `host`.
   nlohmann::json Status(int host);
   // Processes in `host`'s namespace that are neither its daemons nor `join` itself.
@@ -82,13 +87,14 @@ class SwarmLab {
  private:
   SwarmLab() = default;
   std::vector<std::string> Env(int host) const;
+  std::string RunFile(int host, const std::string& name) const;  // report.json, run.log of host's run
 
   std::unique_ptr<NetnsLab> lab_;
   std::string project_;
   std::string coord_dir_;  // hidden from the peers
   std::string key_file_;
   std::map<int, std::optional<ChildProcess>> joins_;
-  std::optional<ChildProcess> run_;
+  std::map<int, std::optional<ChildProcess>> runs_;
 };
 
 // Counts of an RSpec JSON report, and the hosts its examples ran on.
