@@ -3,6 +3,8 @@
 #   make demo         run specswarm on the bundled example suite (local cores)
 #   make test         build and run every test (unit and end-to-end) through CTest
 #   make bench        run the benchmarks in bench/ (results go to bench/RESULTS.md by hand)
+#   make fuzz         build the libFuzzer targets (clang, ASan+UBSan) in build-fuzz and run each
+#                     for FUZZ_SECONDS (default 60); see tests/fuzz/run.sh
 #   make install      install the binary and its Ruby shim (PREFIX=/usr/local)
 #   make fresh-check  the README's `make demo` and `make test` on a fresh Debian bookworm root
 #                     (mmdebstrap, root only, downloads a few hundred MB; not part of `make test`)
@@ -16,7 +18,7 @@ JOBS ?= $(shell nproc)
 STAMP = $(BUILD)/.specswarm-configured
 CONFIGURE = rm -f $(STAMP) && cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
-.PHONY: all build configure demo test bench install clean fresh-check deps-build deps-test deps-bench
+.PHONY: all build configure demo test bench fuzz install clean fresh-check deps-build deps-test deps-bench
 
 all: build
 
@@ -51,6 +53,9 @@ test: deps-test
 
 bench: deps-bench build
 	bash bench/run_all.sh
+
+fuzz:
+	JOBS=$(JOBS) bash tests/fuzz/run.sh
 
 install: build
 	cmake --install $(BUILD)

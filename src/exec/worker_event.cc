@@ -25,22 +25,22 @@ std::optional<double> NumberAt(const json& j, const char* key) {
   return value;
 }
 
-int Int(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer()) return 0;
-  if (it->is_number_unsigned()) {
-    auto v = it->get<std::uint64_t>();
-    return v <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ? static_cast<int>(v) : 0;
-  }
-  auto v = it->get<std::int64_t>();
-  return v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max() ? static_cast<int>(v) : 0;
-}
-
+// An integer that does not fit an int is absent, as NumberAt says: never a made-up 0, which a
+// child's exit status or signal would report as real.
 std::optional<int> OptInt(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-  return Int(j, key);
+  if (it->is_number_unsigned()) {
+    auto v = it->get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
+    return static_cast<int>(v);
+  }
+  auto v = it->get<std::int64_t>();
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) return std::nullopt;
+  return static_cast<int>(v);
 }
+
+int Int(const json& j, const char* key) { return OptInt(j, key).value_or(0); }
 
 double Seconds(const json& j, const char* key) { return NumberAt(j, key).value_or(0); }
 

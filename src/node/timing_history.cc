@@ -54,13 +54,31 @@ std::string ContentHash(const std::string& path) {
   return hex;
 }
 
+namespace {
+
+// The whole file, or nothing when it cannot be opened.
+std::optional<std::string> ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
 Result<TimingHistory> TimingHistory::Load(const std::string& path) {
-  TimingHistory history;
-  std::ifstream in(path);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return history;
+  std::optional<std::string> text = ReadAll(path);
+  if (!text) {
+    if (!std::filesystem::exists(path)) return TimingHistory();
     return Status::Error("cannot read the timing history " + path + ": check its permissions");
   }
+  return Parse(*text, path);
+}
+
+Result<TimingHistory> TimingHistory::Parse(const std::string& text, const std::string& path) {
+  TimingHistory history;
+  std::istringstream in(text);
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.empty() || line[0] == '#') continue;
@@ -93,9 +111,14 @@ Result<TimingHistory> TimingHistory::Load(const std::string& path) {
 }
 
 Result<TimingHistory> TimingHistory::LoadParallelRuntimeLog(const std::string& path) {
+  std::optional<std::string> text = ReadAll(path);
+  if (!text) return TimingHistory();
+  return ParseParallelRuntimeLog(*text, path);
+}
+
+Result<TimingHistory> TimingHistory::ParseParallelRuntimeLog(const std::string& text, const std::string& path) {
   TimingHistory history;
-  std::ifstream in(path);
-  if (!in) return history;
+  std::istringstream in(text);
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     auto colon = line.rfind(':');

@@ -32,6 +32,9 @@ class TimingHistory {
   static Result<TimingHistory> Load(const std::string& path);
   // parallel_tests' runtime log (tmp/parallel_runtime_rspec.log: "spec/a_spec.rb:1.23").
   static Result<TimingHistory> LoadParallelRuntimeLog(const std::string& path);
+  // The same two parsers on text already read; `path` only names the file in messages.
+  static Result<TimingHistory> Parse(const std::string& text, const std::string& path);
+  static Result<TimingHistory> ParseParallelRuntimeLog(const std::string& text, const std::string& path);
   // Writes to a temporary file beside `path` and renames it over, creating the folder.
   Status Save(const std::string& path) const;
 

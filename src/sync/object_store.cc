@@ -2,6 +2,7 @@
 
 #include "base/atomic_file.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -188,6 +189,13 @@ Status PackReceiver::IndexAndPublish(const std::string& staging) {
   if (ToHex(trailer_id) != info_.pack_id) {
     return Status::Error("pack checksum " + ToHex(trailer_id) + " is not the announced " + info_.pack_id);
   }
+  // Every object takes at least one byte. libgit2 allocates for the header's count before it
+  // reads an object (8 bytes each: 32 GB for a count near 2^32), so a count the bytes cannot
+  // hold is refused here.
+  if (count > info_.size - 32) {
+    return Status::Error("pack header counts " + std::to_string(count) + " objects in " +
+                         std::to_string(info_.size) + " bytes");
+  }
 
   git_oid commit;
   ParseOid(info_.commit, &commit);
@@ -200,7 +208,7 @@ Status PackReceiver::IndexAndPublish(const std::string& staging) {
     IndexerPtr indexer(raw_idx);
     git_indexer_progress stats{};
     in.seekg(0);
-    std::vector<char> buf(1 << 20);
+    std::vector<char> buf(std::min<uint64_t>(info_.size, 1 << 20));  // a small pack needs no 1 MB
     while (in) {
       in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
       if (in.gcount() > 0 && git_indexer_append(raw_idx, buf.data(), static_cast<size_t>(in.gcount()), &stats) != 0) {

@@ -33,6 +33,14 @@ class ConfigParser {
     return Status::Error(file_ + " line " + std::to_string(node.Mark().line + 1) + ": " + what);
   }
 
+  // YAML allows a key once per mapping but yaml-cpp keeps every copy: a second `per_slot:`
+  // would add its hooks to the first's (two hooks of one name), a second `run:` would silently
+  // win. Refused, naming the second one's line.
+  Status Once(std::set<std::string>* seen, const YAML::Node& key, const std::string& k) const {
+    if (!seen->insert(k).second) return Error(key, "key '" + k + "' appears twice");
+    return Status::Ok();
+  }
+
   Status ParseHooks(const YAML::Node& list, const std::string& section, std::vector<Hook>* out) {
     if (list.IsNull()) return Status::Ok();
     if (!list.IsSequence()) return Error(list, "setup." + section + " must be a list of hooks");
@@ -41,8 +49,10 @@ class ConfigParser {
       if (!item.IsMap()) return Error(item, "each hook in setup." + section + " must be a mapping with name and run");
       Hook hook;
       hook.line = item.Mark().line + 1;
+      std::set<std::string> keys;
       for (const auto& kv : item) {
         const std::string k = kv.first.as<std::string>();
+        if (Status s = Once(&keys, kv.first, k); !s.ok()) return s;
         const YAML::Node& v = kv.second;
         if (k == "name" || k == "run") {
           if (!v.IsScalar()) return Error(v, "'" + k + "' must be a string");
@@ -104,8 +114,10 @@ Result<SetupConfig> ParseSetupConfig(const std::string& text, const std::set<std
     const YAML::Node root = YAML::Load(text);
     if (root.IsNull()) return config;
     if (!root.IsMap()) return parser.Error(root, "the file must be a mapping of settings");
+    std::set<std::string> top_keys;
     for (const auto& kv : root) {
       const std::string k = kv.first.as<std::string>();
+      if (Status s = parser.Once(&top_keys, kv.first, k); !s.ok()) return s;
       if (k != "setup") {
         if (other_top_level_keys.count(k)) continue;
         std::string known = "setup";
@@ -115,8 +127,10 @@ Result<SetupConfig> ParseSetupConfig(const std::string& text, const std::set<std
       const YAML::Node& setup = kv.second;
       if (setup.IsNull()) continue;
       if (!setup.IsMap()) return parser.Error(setup, "'setup' must be a mapping with per_peer and per_slot");
+      std::set<std::string> sections;
       for (const auto& section : setup) {
         const std::string name = section.first.as<std::string>();
+        if (Status s = parser.Once(&sections, section.first, name); !s.ok()) return s;
         if (name == "per_peer") {
           if (Status s = parser.ParseHooks(section.second, name, &config.per_peer); !s.ok()) return s;
         } else if (name == "per_slot") {

@@ -59,6 +59,20 @@ TEST_CASE("numbers out of an int's range are dropped, not converted") {
   }
 }
 
+TEST_CASE("an exit status or signal out of an int's range is absent, not 0") {
+  auto event = ParseWorkerEvent(R"({"t":"child_exited","pid":42,"exit":4294967296,"signal":-9223372036854775808})");
+  REQUIRE(event.ok());
+  const auto& c = std::get<ChildExitedEvent>(*event);
+  CHECK(c.pid == 42);
+  CHECK_FALSE(c.exit_code);
+  CHECK_FALSE(c.signal);
+  auto huge = ParseWorkerEvent(R"({"t":"child_exited","pid":18446744073709551615,"exit":2147483648,"signal":9})");
+  REQUIRE(huge.ok());
+  CHECK(std::get<ChildExitedEvent>(*huge).pid == 0);
+  CHECK_FALSE(std::get<ChildExitedEvent>(*huge).exit_code);
+  CHECK(std::get<ChildExitedEvent>(*huge).signal == 9);
+}
+
 TEST_CASE("garbage on the result channel is an error value, not a crash") {
   CHECK_FALSE(ParseWorkerEvent("not json").ok());
   CHECK_FALSE(ParseWorkerEvent("[1,2]").ok());

@@ -242,6 +242,28 @@ TEST_CASE("a pack that does not hold the promised commit is rejected", "[sync][p
   CHECK(s2.message().find("is not the announced") != std::string::npos);
 }
 
+TEST_CASE("a pack header counting more objects than the pack has bytes is refused before indexing",
+          "[sync][pack][refusal]") {
+  // Found by fuzzing: libgit2's indexer allocated 8 bytes per announced object up front (32 GB).
+  GitRepo repo;
+  const std::string head = MakeProject(repo);
+  TempDir root;
+  ObjectStore store = OpenStore(root);
+  Result<PackStream> pack = PackStream::Build(repo.path(), head, {});
+  REQUIRE(pack.ok());
+  std::string bytes(*pack->Read(0, pack->info().size));
+  bytes.replace(8, 4, "\xfc\xff\xff\xf7");
+  Result<PackReceiver> receiver = PackReceiver::Start(store, pack->info());
+  REQUIRE(receiver.ok());
+  REQUIRE(receiver->Append(0, bytes).ok());
+  Status s = receiver->Finish();
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("pack header counts 4244635639 objects in " + std::to_string(bytes.size()) + " bytes") !=
+        std::string::npos);
+  CHECK_FALSE(store.Has(head));
+  CHECK(PackListing(store).empty());
+}
+
 TEST_CASE("tree entries that would leave the work directory are rejected", "[sync][pack][refusal]") {
   const std::string name = GENERATE(std::string(".."), std::string("/etc/passwd"), std::string(".git"),
                                     std::string("a/../../b"));

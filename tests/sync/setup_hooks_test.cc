@@ -168,6 +168,18 @@ TEST_CASE(".specswarm.yml mistakes are reported with their line", "[sync][hooks]
     CHECK(unknown.status().message().find("line 2: unknown key 'spec_dir'") != std::string::npos);
     CHECK(ParseSetupConfig("setup: {}\nspec_dir: spec\n", {"spec_dir"}).ok());
   }
+  SECTION("a key given twice in one mapping (found by fuzzing: two per_slot sections merged into two hooks named db)") {
+    Result<SetupConfig> c = ParseSetupConfig(
+        "setup:\n  per_slot:\n    - name: db\n      run: a\n  per_slot:\n    - name: db\n      run: b\n");
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.status().message() == ".specswarm.yml line 5: key 'per_slot' appears twice");
+    Result<SetupConfig> run = ParseSetupConfig("setup:\n  per_peer:\n    - name: x\n      run: a\n      run: b\n");
+    REQUIRE_FALSE(run.ok());
+    CHECK(run.status().message() == ".specswarm.yml line 5: key 'run' appears twice");
+    Result<SetupConfig> top = ParseSetupConfig("setup: {}\nsetup: {}\n");
+    REQUIRE_FALSE(top.ok());
+    CHECK(top.status().message() == ".specswarm.yml line 2: key 'setup' appears twice");
+  }
   SECTION("broken YAML") {
     Result<SetupConfig> c = ParseSetupConfig("setup:\n  per_peer: [\n");
     REQUIRE_FALSE(c.ok());
