@@ -36,7 +36,7 @@ struct StatusOptions {
 struct Query {
   std::string endpoint, address;
   int port = 0;
-  json seen;  // what the asking node knew of it (advert), if anything
+  json seen = json::object();  // what the asking node knew of it (advert), if anything
   bool other_swarm = false;
   std::optional<zmq::socket_t> socket;
   std::optional<json> answer;

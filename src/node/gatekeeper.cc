@@ -45,7 +45,8 @@ Result<std::unique_ptr<Gatekeeper>> Gatekeeper::Open(zmq::context_t& context, co
 Status Gatekeeper::Watch(zmq::socket_t& router) {
   static std::atomic<int> counter{0};
   const std::string endpoint = "inproc://specswarm-gatekeeper-" + std::to_string(counter++);
-  const int events = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  const int events = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
   if (zmq_socket_monitor(router.handle(), endpoint.c_str(), events) != 0)
     return Status::Error(std::string("cannot watch the node's handshakes: ") + zmq_strerror(zmq_errno()));
   try {
@@ -119,13 +120,25 @@ void Gatekeeper::ReadMonitor(std::vector<std::string>* log) {
     uint16_t kind = 0;
     std::memcpy(&kind, event[0].data(), sizeof kind);
     // A ZAP denial is also a failed handshake; AnswerZap has counted it already.
-    if (kind != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) continue;
-    const bool first = !logged_handshake_failure_;
-    logged_handshake_failure_ = true;
-    Refused(first ? "refused a connection that did not complete the handshake with this swarm's key (a node of "
-                    "another swarm, with an old key, or with none; later refusals are counted)"
-                  : "",
-            log);
+    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+      // The client's CURVE did not match ours: another swarm's key, an old one, or none.
+      const bool first = !logged_handshake_failure_;
+      logged_handshake_failure_ = true;
+      Refused(first ? "refused a connection that did not complete the handshake with this swarm's key (a node of "
+                      "another swarm, with an old key, or with none; later refusals are counted)"
+                    : "",
+              log);
+    } else if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+      // The client hung up mid-handshake. A client without CURVE often sees the mismatch first
+      // and does so; a port check (`discover`, a scanner) looks the same, so say both. One line
+      // for both kinds: a client without the key causes either, at random.
+      const bool first = !logged_handshake_failure_;
+      logged_handshake_failure_ = true;
+      Refused(first ? "refused a connection that hung up during the handshake (a node without this swarm's key, "
+                      "or a port check such as `specswarm discover`; later ones are counted)"
+                    : "",
+              log);
+    }
   }
 }
 

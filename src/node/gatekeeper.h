@@ -59,7 +59,7 @@ class Gatekeeper {
   int admitted_ = 0;
   int refused_ = 0;
   std::set<std::string> denied_addresses_;  // ZAP denials already logged
-  bool logged_handshake_failure_ = false;
+  bool logged_handshake_failure_ = false;  // a failed CURVE handshake or a hang-up during one
   int unlogged_ = 0;                         // refusals since the last line
   std::chrono::steady_clock::time_point last_line_{};
 };

@@ -272,6 +272,8 @@ void PeerLink::Finish() {
 void PeerLink::Cancel(const std::string& why) {
   if (!active()) return;
   if (state_ != State::kHello) Send(CancelMsg{share_->offer.run_id, why});
+  // Never heard from before the run ended: say so, as Tick would have after the expiry.
+  if (state_ == State::kHello) why_ = "no answer from " + endpoint_ + " before the run ended: not in the same swarm, or not running";
   state_ = State::kDone;
   share_->scheduler->RunnerLost(runner_);
   leases_.clear();

@@ -92,13 +92,13 @@ class SwarmRun::Finder {
       if (peer.port == 0) continue;
       std::string address = peer.addresses.empty() ? peer.host : peer.addresses.front();
       if (peer.advert && peer.advert->key != fingerprint_) {
-        // Another swarm's node (or one without a key): never contacted, only named.
-        handed_.insert(peer.key);
-        if (!peer.id.empty()) handed_ids_.insert(peer.id);
-        other_swarms_.push_back({peer.host.empty() ? address : peer.host, TcpEndpoint(address, peer.port), "other swarm",
-                                 peer.advert->key.empty() ? "has no swarm key" : "swarm " + peer.advert->key + ", not ours"});
+        // Another swarm's node (or one without a key): never contacted, only named. Not final:
+        // a member restarted with a rotated key is first seen with its old record.
+        other_swarms_[peer.key] = {peer.host.empty() ? address : peer.host, TcpEndpoint(address, peer.port), "other swarm",
+                                   peer.advert->key.empty() ? "has no swarm key" : "swarm " + peer.advert->key + ", not ours"};
         continue;
       }
+      other_swarms_.erase(peer.key);
       handed_.insert(peer.key);
       if (!peer.id.empty()) handed_ids_.insert(peer.id);
       fresh.push_back({peer.key, peer.host.empty() ? address : peer.host, TcpEndpoint(address, peer.port), peer.id});
@@ -106,7 +106,11 @@ class SwarmRun::Finder {
     return fresh;
   }
   // Nodes seen on the LAN that belong to another swarm, for the summary.
-  const std::vector<PeerSummary>& other_swarms() const { return other_swarms_; }
+  std::vector<PeerSummary> other_swarms() const {
+    std::vector<PeerSummary> out;
+    for (const auto& [key, summary] : other_swarms_) out.push_back(summary);
+    return out;
+  }
 
   void SaveCache() {
     if (!options_.use_cache || !backend_) return;
@@ -121,7 +125,7 @@ class SwarmRun::Finder {
   std::unique_ptr<discovery::Backend> backend_;
   std::set<std::string> handed_, handed_ids_;
   const std::string fingerprint_ = options_.key.Fingerprint();
-  std::vector<PeerSummary> other_swarms_;
+  std::map<std::string, PeerSummary> other_swarms_;  // by directory key, as last seen
 };
 
 SwarmRun::SwarmRun(SwarmRunOptions options, std::vector<SpecUnit> units, RunObserver* observer)

@@ -165,21 +165,28 @@ struct Door {
   std::vector<std::string> log;
 };
 
-// Asks the door for its status from a client holding `key` (nullptr: plain text).
-bool Answered(Door& door, const SwarmKey* key) {
+// Asks the door for its status from a client holding `key` (nullptr: plain text), serving it
+// until the answer comes or `patience` has passed.
+bool Answered(Door& door, const SwarmKey* key, std::chrono::milliseconds patience = std::chrono::milliseconds(1000)) {
   zmq::context_t context(1);
   auto client = node::ConnectClient(context, node::TcpEndpoint("127.0.0.1", door.port), key);
   REQUIRE(client.ok());
   node::Send(*client, node::StatusQueryMsg{});
-  door.Serve(std::chrono::milliseconds(600));
-  return node::Receive(*client).has_value();
+  const auto until = Clock::now() + patience;
+  while (Clock::now() < until) {
+    door.Serve(std::chrono::milliseconds(50));
+    if (node::Receive(*client)) return true;
+  }
+  return false;
 }
+
+constexpr auto kMemberPatience = std::chrono::seconds(10);  // a loaded machine; returns at once
 
 TEST_CASE("the gatekeeper answers members and tells anyone else nothing, logging the refusal once", "[trust]") {
   const SwarmKey ours = *node::NewSwarmKey("ours");
   const SwarmKey theirs = *node::NewSwarmKey("theirs");
   Door door(ours);
-  CHECK(Answered(door, &ours));
+  CHECK(Answered(door, &ours, kMemberPatience));
   CHECK(door.log.empty());
   CHECK_FALSE(Answered(door, &theirs));
   CHECK_FALSE(Answered(door, nullptr));
@@ -188,7 +195,7 @@ TEST_CASE("the gatekeeper answers members and tells anyone else nothing, logging
   CHECK(door.gate->refused() >= 3);
   REQUIRE(door.log.size() == 1);
   CHECK_THAT(door.log[0], Catch::Contains("refused a connection") && Catch::Contains("this swarm's key"));
-  CHECK(Answered(door, &ours));  // and members are still served
+  CHECK(Answered(door, &ours, kMemberPatience));  // and members are still served
 }
 
 TEST_CASE("a client that knows the swarm's public key but not its secret is denied by ZAP", "[trust]") {
@@ -205,7 +212,8 @@ TEST_CASE("a client that knows the swarm's public key but not its secret is deni
   client.set(zmq::sockopt::curve_secretkey, impostor.secret_z85);
   client.connect(node::TcpEndpoint("127.0.0.1", door.port));
   node::Send(client, node::StatusQueryMsg{});
-  door.Serve(std::chrono::milliseconds(600));
+  for (int i = 0; i < 100 && door.log.empty(); ++i) door.Serve(std::chrono::milliseconds(50));
+  door.Serve(std::chrono::milliseconds(300));
   CHECK_FALSE(node::Receive(client).has_value());
   REQUIRE(door.log.size() == 1);
   CHECK_THAT(door.log[0], Catch::Contains("refused a connection from 127.0.0.1"));

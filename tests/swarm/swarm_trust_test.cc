@@ -252,11 +252,9 @@ TEST_CASE("a rotated key excludes the node that still holds the old one", "[swar
   REQUIRE(new_swarm != old_swarm);
   REQUIRE(Fingerprint(*lab, 2) == new_swarm);
   CHECK(Count(lab->JoinLog(3), kRefused) == 0);
-  // Wait until host 1's daemon has dropped the records of the joins that left (under a second).
-  // PRODUCT BUG (reported, not fixed here): a run started before that sees host 2's
-  // pre-rotation record, lists host 2 as "swarm <old>, not ours" and never uses it for the whole
-  // run, although host 2's current record, seen a moment later, carries the run's fingerprint:
-  // the Finder's other-swarm verdict is never revisited.
+  // Wait until host 1's daemon has dropped the records of the joins that left (under a second),
+  // so that the summary below is not racing them. (A run started earlier first sees host 2's
+  // pre-rotation record, calls it another swarm's, and takes host 2 when the new record comes.)
   REQUIRE(WaitForRecords(*lab, 1, {lab->Address(1) + " key=" + new_swarm, lab->Address(2) + " key=" + new_swarm,
                                    lab->Address(3) + " key=" + old_swarm}));
 
