@@ -8,6 +8,7 @@
 #   wire_message, txt_record, pack_receiver ('R')   made by fuzz_seeds (make_seeds.cc) with our
 #                         own encoders from that material and a small real git repository
 #   pack_receiver ('T')   forged trees in the target's line language (see pack_receiver_fuzz.cc)
+#   swarm_key             key files written by a real `specswarm key new`, and damaged copies
 # Files named regression-* (inputs that once crashed a target) are kept; everything else in a
 # target's folder is replaced. Needs the normal build tree with tests (make test) and
 # ruby-parallel-tests (scripts/deps.sh bench).
@@ -23,7 +24,7 @@ cmake --build "$BUILD" --target specswarm fuzz_seeds -j 1 >/dev/null
 W=$(mktemp -d /tmp/specswarm-corpus-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-for t in timing_history parallel_runtime_log worker_event setup_config wire_message txt_record pack_receiver; do
+for t in timing_history parallel_runtime_log worker_event setup_config wire_message txt_record pack_receiver swarm_key; do
   mkdir -p "$CORPUS/$t"
   find "$CORPUS/$t" -type f ! -name 'regression-*' -delete
 done
@@ -123,6 +124,16 @@ tree tree_link_then_dir '120000 a x\n40000 a\n100644 b escaped\nend'
 tree tree_dir_then_link '40000 a\n100644 b escaped\nend\n120000 a x'
 tree tree_duplicate '100644 a one\n100644 a two'
 tree tree_nested '40000 a\n40000 b\n40000 c\n100644 d deep\nend\nend\nend'
+
+# --- swarm key files: real ones, and the damage a hand-over can do.
+K=$CORPUS/swarm_key
+XDG_CONFIG_HOME=$W/keys "$ROOT/$BUILD/specswarm" key new --name backend >/dev/null
+cp "$W/keys/specswarm/swarm.key" "$K/real"
+XDG_CONFIG_HOME=$W/keys "$ROOT/$BUILD/specswarm" key new --force >/dev/null
+grep -v '^#' "$W/keys/specswarm/swarm.key" | tr '\n' '\r' >"$K/crlf_no_comments"
+sed 's/^secret: ./secret: x/' "$K/real" >"$K/secret_not_ours"
+grep -v '^secret' "$K/real" >"$K/no_secret"
+printf 'name: team\npublic: %s\n' "$(grep '^public' "$K/real" | cut -d' ' -f2)" >"$K/public_only"
 
 du -sh "$CORPUS"
 for t in "$CORPUS"/*/; do echo "$(basename "$t"): $(find "$t" -type f | wc -l) seeds"; done
