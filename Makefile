@@ -6,6 +6,8 @@
 #   make fuzz         build the libFuzzer targets (clang, ASan+UBSan) in build-fuzz and run each
 #                     for FUZZ_SECONDS (default 60); see tests/fuzz/run.sh
 #   make install      install the binary and its Ruby shim (PREFIX=/usr/local)
+#   make package      build the Debian package (build-package/specswarm_VERSION_ARCH.deb)
+#   make package-check  lintian, then install the .deb in a fresh Debian bookworm root (root only)
 #   make fresh-check  the README's `make demo` and `make test` on a fresh Debian bookworm root
 #                     (mmdebstrap, root only, downloads a few hundred MB; not part of `make test`)
 BUILD ?= build
@@ -18,7 +20,7 @@ JOBS ?= $(shell nproc)
 STAMP = $(BUILD)/.specswarm-configured
 CONFIGURE = rm -f $(STAMP) && cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
-.PHONY: all build configure demo test bench fuzz install clean fresh-check deps-build deps-test deps-bench
+.PHONY: all build configure demo test bench fuzz install package package-check clean fresh-check deps-build deps-test deps-bench
 
 all: build
 
@@ -59,6 +61,16 @@ fuzz:
 
 install: build
 	cmake --install $(BUILD)
+
+# Its own tree: the package's binary looks for its Ruby shim under /usr, not $(PREFIX).
+package:
+	@bash scripts/deps.sh package
+	cmake -S . -B build-package -DCMAKE_INSTALL_PREFIX=/usr -DSPECSWARM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-package -j $(JOBS)
+	cd build-package && cpack
+
+package-check:
+	bash scripts/package-check.sh
 
 fresh-check:
 	bash scripts/fresh-check.sh

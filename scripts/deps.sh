@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, or says in one line which ones to install.
-#   scripts/deps.sh build|test|bench|fuzz
+#   scripts/deps.sh build|test|bench|fuzz|package
 # As root it runs apt-get; otherwise it prints the apt-get line and exits 1.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ build=(cmake g++ make pkg-config git libzmq3-dev cppzmq-dev libmsgpack-cxx-dev l
 test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps)
 bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine python3)
 fuzz=(clang libfuzzer-14-dev)  # make fuzz: clang's libFuzzer, ASan and UBSan
+package=(dpkg-dev file)        # make package: dpkg-shlibdeps finds the .deb's dependencies
 
 want=("${build[@]}")
 case "${1:-build}" in
@@ -17,7 +18,8 @@ case "${1:-build}" in
   test)  want+=("${test[@]}") ;;
   bench) want+=("${test[@]}" "${bench[@]}") ;;
   fuzz)  want+=("${fuzz[@]}") ;;
-  *) echo "usage: scripts/deps.sh build|test|bench|fuzz" >&2; exit 2 ;;
+  package) want+=("${package[@]}") ;;
+  *) echo "usage: scripts/deps.sh build|test|bench|fuzz|package" >&2; exit 2 ;;
 esac
 
 missing=()
