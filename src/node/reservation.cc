@@ -7,12 +7,17 @@
 
 namespace specswarm::node {
 
+int Reservation::RecordedPort(const std::string& state_dir) {
+  int port = 0;
+  std::ifstream(state_dir + "/port") >> port;
+  return port > 0 && port <= 65535 ? port : 0;
+}
+
 std::optional<Reservation> Reservation::Ask(zmq::context_t& context, const std::string& state_dir, const SwarmKey& key,
                                             const std::string& run_id, const std::string& host, int wanted,
                                             std::chrono::milliseconds timeout) {
-  int port = 0;
-  std::ifstream(state_dir + "/port") >> port;
-  if (port <= 0 || port > 65535) return std::nullopt;
+  const int port = RecordedPort(state_dir);
+  if (port == 0) return std::nullopt;
   auto socket = ConnectClient(context, TcpEndpoint("127.0.0.1", port), &key);
   if (!socket.ok()) return std::nullopt;
   OfferMsg offer;

@@ -27,6 +27,9 @@ class Reservation {
   static std::optional<Reservation> Ask(zmq::context_t& context, const std::string& state_dir, const SwarmKey& key,
                                         const std::string& run_id, const std::string& host, int wanted,
                                         std::chrono::milliseconds timeout);
+  // The port a `join` on this machine recorded in `state_dir`, 0 when none did.
+  static int RecordedPort(const std::string& state_dir);
+
   Reservation(Reservation&& other) noexcept { *this = std::move(other); }
   Reservation& operator=(Reservation&& other) noexcept {
     Release();
