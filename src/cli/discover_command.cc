@@ -46,12 +46,10 @@ struct Row {
   std::string why;  // why not reachable
 };
 
-// Our swarm's fingerprint ("" without a key: then every node with one is another swarm's).
-std::string g_fingerprint;
+// `fingerprint` is our swarm's ("" without a key: then every node with one is another swarm's).
+bool OtherSwarm(const d::Peer& p, const std::string& fingerprint) { return p.advert && p.advert->key != fingerprint; }
 
-bool OtherSwarm(const d::Peer& p) { return p.advert && p.advert->key != g_fingerprint; }
-
-json RowJson(const Row& r) {
+json RowJson(const Row& r, const std::string& fingerprint) {
   const d::Peer& p = r.peer;
   json j{{"id", p.id}, {"host", p.host}, {"address", p.Endpoint()}, {"addresses", p.addresses},
          {"port", p.port}, {"source", d::ToString(p.source)}, {"reachable", r.reachable}};
@@ -62,12 +60,12 @@ json RowJson(const Row& r) {
     j["idle"] = p.advert->idle;
     j["swarm"] = p.advert->key;
   }
-  j["other_swarm"] = OtherSwarm(p);
+  j["other_swarm"] = OtherSwarm(p, fingerprint);
   if (!r.reachable) j["why"] = r.why;
   return j;
 }
 
-void PrintTable(const std::vector<Row>& rows) {
+void PrintTable(const std::vector<Row>& rows, const std::string& fingerprint) {
   std::printf("%-20s %-24s %-22s %-8s %5s %5s  %s\n", "ID", "HOST", "ADDRESS", "VERSION", "SLOTS",
               "IDLE", "SOURCE");
   for (const Row& r : rows) {
@@ -76,7 +74,7 @@ void PrintTable(const std::vector<Row>& rows) {
     std::string idle = p.advert ? std::to_string(p.advert->idle) : "?";
     std::string source = d::ToString(p.source);
     if (p.source != d::PeerSource::kMdns) source += r.reachable ? " (answers on its port)" : " (no answer)";
-    if (OtherSwarm(p)) source += p.advert->key.empty() ? ", other swarm (no key)" : ", other swarm (" + p.advert->key + ")";
+    if (OtherSwarm(p, fingerprint)) source += p.advert->key.empty() ? ", other swarm (no key)" : ", other swarm (" + p.advert->key + ")";
     std::printf("%-20s %-24s %-22s %-8s %5s %5s  %s\n", p.id.empty() ? "-" : p.id.c_str(),
                 p.host.c_str(), p.Endpoint().c_str(), p.advert ? p.advert->ver.c_str() : "?",
                 slots.c_str(), idle.c_str(), source.c_str());
@@ -98,8 +96,9 @@ int RunDiscover(const DiscoverOptions& o) {
     std::fprintf(stderr, "specswarm: %s\n", kind.status().message().c_str());
     return 2;
   }
+  std::string fingerprint;
   if (auto key = node::LoadSwarmKey(node::DefaultSwarmKeyPath()); key.ok() && *key) {
-    g_fingerprint = (*key)->Fingerprint();
+    fingerprint = (*key)->Fingerprint();
   } else {
     std::fprintf(stderr, "specswarm: %s\n", key.ok() ? node::NoSwarmKeyAdvice(node::DefaultSwarmKeyPath()).c_str()
                                                       : key.status().message().c_str());
@@ -172,12 +171,12 @@ int RunDiscover(const DiscoverOptions& o) {
 
   if (o.json) {
     json out{{"peers", json::array()}, {"unreachable", json::array()}, {"diagnosis", json::array()}};
-    for (const Row& r : rows) out["peers"].push_back(RowJson(r));
-    for (const Row& r : unreachable) out["unreachable"].push_back(RowJson(r));
+    for (const Row& r : rows) out["peers"].push_back(RowJson(r, fingerprint));
+    for (const Row& r : unreachable) out["unreachable"].push_back(RowJson(r, fingerprint));
     for (const d::Finding& f : findings) out["diagnosis"].push_back({{"problem", f.problem}, {"fix", f.fix}});
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    if (!rows.empty()) PrintTable(rows);
+    if (!rows.empty()) PrintTable(rows, fingerprint);
     for (const Row& r : unreachable)
       std::fprintf(stderr, "specswarm: %s peer %s: %s\n", d::ToString(r.peer.source),
                    r.peer.Endpoint().c_str(), r.why.c_str());

@@ -216,8 +216,8 @@ int RunSpecs(const RunOptions& options) {
                     std::to_string(granted) + " local slot" + (granted == 1 ? "" : "s");
       used_slots = granted;
     }
-    if (!reservation && node::Reservation::RecordedPort(node::StateDir()) > 0) {
-      budget_note = "this machine's `specswarm join` (port " + std::to_string(node::Reservation::RecordedPort(node::StateDir())) +
+    if (const int port = node::Reservation::RecordedPort(node::StateDir()); !reservation && port > 0) {
+      budget_note = "this machine's `specswarm join` (port " + std::to_string(port) +
                     ") did not answer, so this run's slots are not counted against its budget: it holds another swarm "
                     "key (restart it after `specswarm key import`), or it has stopped";
     }

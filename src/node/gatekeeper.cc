@@ -78,9 +78,9 @@ std::vector<std::string> Gatekeeper::Service() {
   return log;
 }
 
-void Gatekeeper::Refused(const std::string& line, std::vector<std::string>* log) {
+void Gatekeeper::Refused(bool first, const std::string& line, std::vector<std::string>* log) {
   ++refused_;
-  if (line.empty()) {
+  if (!first) {
     ++unlogged_;
     return;
   }
@@ -101,7 +101,7 @@ void Gatekeeper::AnswerZap(std::vector<std::string>* log) {
       ++admitted_;
     } else {
       const bool first = denied_addresses_.insert(address).second && denied_addresses_.size() <= 1000;
-      Refused(first ? "refused a connection from " + address + ": it does not hold this swarm's key" : "", log);
+      Refused(first, "refused a connection from " + address + ": it does not hold this swarm's key", log);
     }
     const std::vector<std::string> reply = {"1.0", request_id, member ? "200" : "400",
                                             member ? "OK" : "not a member of this swarm", "", ""};
@@ -120,25 +120,20 @@ void Gatekeeper::ReadMonitor(std::vector<std::string>* log) {
     uint16_t kind = 0;
     std::memcpy(&kind, event[0].data(), sizeof kind);
     // A ZAP denial is also a failed handshake; AnswerZap has counted it already.
-    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-      // The client's CURVE did not match ours: another swarm's key, an old one, or none.
-      const bool first = !logged_handshake_failure_;
-      logged_handshake_failure_ = true;
-      Refused(first ? "refused a connection that did not complete the handshake with this swarm's key (a node of "
-                      "another swarm, with an old key, or with none; later refusals are counted)"
-                    : "",
-              log);
-    } else if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-      // The client hung up mid-handshake. A client without CURVE often sees the mismatch first
-      // and does so; a port check (`discover`, a scanner) looks the same, so say both. One line
-      // for both kinds: a client without the key causes either, at random.
-      const bool first = !logged_handshake_failure_;
-      logged_handshake_failure_ = true;
-      Refused(first ? "refused a connection that hung up during the handshake (a node without this swarm's key, "
-                      "or a port check such as `specswarm discover`; later ones are counted)"
-                    : "",
-              log);
-    }
+    if (kind != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && kind != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) continue;
+    // PROTOCOL: the client's CURVE did not match ours (another swarm's key, an old one, none).
+    // NO_DETAIL: the client hung up mid-handshake; a client without CURVE often sees the
+    // mismatch first and does so, and a port check (`discover`, a scanner) looks the same. One
+    // line for both: a client without the key causes either, at random.
+    const bool first = !logged_handshake_failure_;
+    logged_handshake_failure_ = true;
+    Refused(first,
+            kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                ? "refused a connection that did not complete the handshake with this swarm's key (a node of "
+                  "another swarm, with an old key, or with none; later refusals are counted)"
+                : "refused a connection that hung up during the handshake (a node without this swarm's key, or a "
+                  "port check such as `specswarm discover`; later ones are counted)",
+            log);
   }
 }
 

@@ -50,7 +50,8 @@ class Gatekeeper {
   Gatekeeper(zmq::context_t& context, const SwarmKey& key);
   void AnswerZap(std::vector<std::string>* log);
   void ReadMonitor(std::vector<std::string>* log);
-  void Refused(const std::string& line, std::vector<std::string>* log);
+  // Counts a refusal; logs `line` only when it is the first of its kind.
+  void Refused(bool first, const std::string& line, std::vector<std::string>* log);
 
   zmq::context_t& context_;
   std::string public_key_;  // 32 bytes, as ZAP presents it
