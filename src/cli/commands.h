@@ -26,5 +26,9 @@ void AddDiscoverCommand(CLI::App& app, CommandAction* chosen);
 void AddJoinCommand(CLI::App& app, CommandAction* chosen);
 void AddStatusCommand(CLI::App& app, CommandAction* chosen);
 void AddKeyCommand(CLI::App& app, CommandAction* chosen);
+// `specswarm tray ARGS...` hands ARGS to the tray binary untouched (tray_command.cc): main runs
+// it before parsing, and lists it in --help with this description.
+inline constexpr const char* kTrayDescription = "A tray icon showing the swarm's idle cores, with a switch to share this machine's (specswarm tray --help)";
+int RunTray(int argc, char** argv);
 
 }  // namespace specswarm::cli

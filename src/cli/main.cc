@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   for (int fd = 0; fd <= 2; ++fd) {
     if (fcntl(fd, F_GETFD) < 0) open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
   }
+  // The tray parses its own arguments (Qt's among them): hand them over untouched.
+  if (argc >= 2 && std::string(argv[1]) == "tray") return RunTray(argc - 1, argv + 1);
   CLI::App app{"specswarm: run RSpec suites on every idle core of the office", "specswarm"};
   app.set_version_flag("--version", std::string(kVersion));
   app.require_subcommand(1);
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   AddJoinCommand(app, &chosen);
   AddStatusCommand(app, &chosen);
   AddKeyCommand(app, &chosen);
+  app.add_subcommand("tray", kTrayDescription);  // listed only: run above
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::CallForHelp& e) {
