@@ -7,10 +7,13 @@ set -euo pipefail
 build=(cmake g++ make pkg-config git libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libgit2-dev
        libavahi-client-dev libavahi-compat-libdnssd-dev libcli11-dev nlohmann-json3-dev
        libyaml-cpp-dev libspdlog-dev libsodium-dev ruby ruby-rspec)
-test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps)
+# The tray (specswarm-tray) is built when Qt 6 is there; `make demo` does without it.
+tray=(qt6-base-dev)
+test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps "${tray[@]}"
+      xvfb trayer xdotool x11-apps imagemagick python3-gi gir1.2-glib-2.0 fonts-dejavu-core)
 bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine python3)
 fuzz=(clang libfuzzer-14-dev)  # make fuzz: clang's libFuzzer, ASan and UBSan
-package=(dpkg-dev file)        # make package: dpkg-shlibdeps finds the .deb's dependencies
+package=(dpkg-dev file help2man "${tray[@]}")  # make package: dependencies found by dpkg-shlibdeps, the man page
 
 want=("${build[@]}")
 case "${1:-build}" in

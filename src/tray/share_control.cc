@@ -1,5 +1,8 @@
 #include "tray/share_control.h"
 
+#include <csignal>
+#include <sys/prctl.h>
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -67,6 +70,8 @@ void ShareControl::Start() {
   join_.setStandardOutputFile(join_log_, QIODevice::Append);
   join_.setStandardErrorFile(join_log_, QIODevice::Append);
   join_.setStandardInputFile(QProcess::nullDevice());
+  // Should the tray die without stopping it (SIGKILL, a crash), the kernel stops join.
+  join_.setChildProcessModifier([] { prctl(PR_SET_PDEATHSIG, SIGTERM); });
   stopping_ = false;
   join_.start(specswarm_, QStringList{"join"} + join_args_);
   Q_EMIT Done();

@@ -32,6 +32,14 @@ StatusFeed::StatusFeed(QString specswarm, int port, int interval_ms, QObject* pa
   });
 }
 
+StatusFeed::~StatusFeed() {
+  process_.disconnect(this);
+  if (process_.state() != QProcess::NotRunning) {
+    process_.kill();
+    process_.waitForFinished(1000);
+  }
+}
+
 void StatusFeed::Start() { Refresh(); }
 
 void StatusFeed::Refresh() {

@@ -23,6 +23,7 @@ class StatusFeed : public QObject {
  public:
   // `specswarm` is the CLI to ask; `port` the local node's (`join --port`).
   StatusFeed(QString specswarm, int port, int interval_ms, QObject* parent = nullptr);
+  ~StatusFeed() override;  // kills a query still running: nothing outlives the tray
   void Start();
   // Asks now (after a share toggle) instead of waiting for the timer; no-op while asking.
   void Refresh();

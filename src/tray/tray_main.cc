@@ -8,7 +8,12 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <QApplication>
+#include <QSocketNotifier>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -34,6 +39,23 @@ struct Options {
   std::string status_file, render_dir;
   std::vector<std::string> join_args;
 };
+
+// SIGTERM (logout, systemctl, kill), SIGINT and SIGHUP end the event loop like Quit does, so a
+// `join` the tray started is stopped, not left behind: the handler only writes a byte.
+int signal_pipe[2] = {-1, -1};
+void OnSignal(int) {
+  char byte = 1;
+  (void)!write(signal_pipe[1], &byte, 1);
+}
+void QuitOnSignals(QApplication& qt) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, signal_pipe) != 0) return;
+  auto* notifier = new QSocketNotifier(signal_pipe[0], QSocketNotifier::Read, &qt);
+  QObject::connect(notifier, &QSocketNotifier::activated, &qt, [&qt] { qt.quit(); });
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaction(s, &action, nullptr);
+}
 
 int Fail(const std::string& line) {
   std::fprintf(stderr, "specswarm tray: %s\n", line.c_str());
@@ -112,6 +134,7 @@ int main(int argc, char** argv) {
   QApplication qt(argc, argv);
   qt.setApplicationName("specswarm");
   qt.setQuitOnLastWindowClosed(false);  // closing the menu is not quitting
+  QuitOnSignals(qt);
 
   const QString specswarm = SpecswarmBinary();
   std::unique_ptr<ShareControl> share;
