@@ -219,6 +219,17 @@ int SwarmLab::Specswarm(int host, const std::vector<std::string>& args, std::str
   return RunCommand(lab_->Wrap(host, argv), out, merge_stderr);
 }
 
+std::optional<ChildProcess> SwarmLab::SpawnSpecswarm(int host, const std::vector<std::string>& args,
+                                                     const std::string& log_name, const std::vector<std::string>& env) {
+  std::vector<std::string> argv = Env(host);
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(SPECSWARM_BINARY);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return lab_->Spawn(host, argv, log_name);
+}
+
+std::string SwarmLab::Log(const std::string& log_name) const { return Slurp(lab_->dir() + "/" + log_name); }
+
 nlohmann::json SwarmLab::Status(int host) {
   std::string out;
   Specswarm(host, {"status", "--json", "--port", std::to_string(kPort)}, &out);

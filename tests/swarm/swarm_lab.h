@@ -79,6 +79,11 @@ class SwarmLab {
   // `specswarm ARGS` on `host` with its HOME and XDG folders; returns the exit code, with stdout
   // (and stderr when `merge_stderr`) in *out.
   int Specswarm(int host, const std::vector<std::string>& args, std::string* out, bool merge_stderr = false);
+  // `specswarm ARGS` on `host` with its HOME and XDG folders (and `env`), in the background,
+  // stderr and stdout into the lab's log `log_name` (read with Log). Owned by the caller.
+  std::optional<ChildProcess> SpawnSpecswarm(int host, const std::vector<std::string>& args, const std::string& log_name,
+                                             const std::vector<std::string>& env = {});
+  std::string Log(const std::string& log_name) const;
   // `specswarm status --json` on `host`.
   nlohmann::json Status(int host);
   // Processes in `host`'s namespace that are neither its daemons nor `join` itself.
