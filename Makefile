@@ -65,7 +65,7 @@ install: build
 # Its own tree: the package's binary looks for its Ruby shim under /usr, not $(PREFIX).
 package:
 	@bash scripts/deps.sh package
-	cmake -S . -B build-package -DCMAKE_INSTALL_PREFIX=/usr -DSPECSWARM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B build-package -DCMAKE_INSTALL_PREFIX=/usr -DSPECSWARM_TESTS=OFF -DSPECSWARM_REQUIRE_TRAY=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-package -j $(JOBS)
 	cd build-package && cpack
 

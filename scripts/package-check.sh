@@ -2,8 +2,8 @@
 # The .deb on a machine that has never seen it: builds the package (`make package`), checks it
 # with lintian (no errors allowed), makes a minimal Debian bookworm root with mmdebstrap, installs
 # the package there with `dpkg -i` and lets `apt-get -f install` pull its declared dependencies,
-# then runs `specswarm --version`, `specswarm run` on the demo suite and `systemd-analyze verify`
-# on the user unit. Needs root and Debian's archive; not part of `make test`.
+# then runs `specswarm --version`, the tray rendered offscreen, `specswarm run` on the demo suite
+# and `systemd-analyze verify` on the user unit; checks the man page and the autostart entry. Needs root and Debian's archive; not part of `make test`.
 #   scripts/package-check.sh        (or `make package-check`)
 # Environment: KEEP=1 keeps the root; MIRROR=URL; TMPDIR_BASE=DIR (default /var/tmp).
 set -euo pipefail
@@ -29,6 +29,10 @@ lint=$(lintian "$deb" 2>/dev/null || true)
 [[ -n "$lint" ]] && printf '%s\n' "$lint"
 if grep -q '^E:' <<<"$lint"; then die "lintian reports errors"; fi
 say "lintian: no errors"
+command -v desktop-file-validate >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q desktop-file-utils >/dev/null ||
+  die "cannot install desktop-file-utils"
+desktop-file-validate packaging/specswarm-tray.desktop || die "the tray's desktop entry is not valid"
+say "desktop-file-validate: the tray's desktop entry is valid"
 
 command -v mmdebstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >/dev/null ||
   die "cannot install mmdebstrap"
@@ -53,6 +57,7 @@ printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"  # no service start
 chmod 755 "$root/usr/sbin/policy-rc.d"
 cp "$deb" "$root/tmp/specswarm.deb"
 cp -r examples/demo "$root/tmp/demo"
+cp tests/tray/fixtures/three_machines.json "$root/tmp/"
 rm -rf "$root/tmp/demo/.specswarm"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
@@ -71,6 +76,13 @@ chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/
   echo "package-check: apt-get pulled $(comm -13 <(echo "$before") <(dpkg-query -W -f "\${Package}\n" | sort) | wc -l) packages for: $(dpkg-query -W -f "\${Depends}" specswarm)"
   echo "package-check: \$ specswarm --version"
   specswarm --version
+  echo "package-check: \$ specswarm tray --status three_machines.json --render (offscreen)"
+  QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=$(mktemp -d) specswarm tray --status /tmp/three_machines.json --render /tmp/render
+  cat /tmp/render/tooltip.txt
+  grep -q "12 of 24 cores idle on 3 machines" /tmp/render/tooltip.txt
+  test -s /tmp/render/icon-64.png
+  test -f /etc/xdg/autostart/specswarm-tray.desktop
+  zcat /usr/share/man/man1/specswarm.1.gz | grep -q "specswarm tray" || { echo "package-check: no man page" >&2; exit 1; }
   # The demo project needs RSpec, as any project needs its own gems: not a dependency of the tool.
   apt-get install -y -q --no-install-recommends ruby-rspec >/dev/null
   cd /tmp/demo
@@ -87,5 +99,6 @@ chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/
   apt-get purge -y -q specswarm 2>&1 | grep "specswarm:" || true
   test -f /root/.local/state/specswarm/node-id
   test ! -e /usr/bin/specswarm
+  test ! -e /etc/xdg/autostart/specswarm-tray.desktop
 '
-say "PASS: $deb installs on a fresh Debian $suite root with its declared dependencies, runs the demo, its unit verifies, purge leaves user state"
+say "PASS: $deb installs on a fresh Debian $suite root with its declared dependencies, renders the tray, runs the demo, its unit verifies, purge leaves user state"
