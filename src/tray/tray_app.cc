@@ -9,6 +9,7 @@
 #include <QDBusConnectionInterface>
 #include <QDBusInterface>
 #include <QDBusServiceWatcher>
+#include <QScreen>
 #include <QTimer>
 
 #include "tray/tray_icon.h"
@@ -158,7 +159,12 @@ void TrayApp::LogMenuGeometry() {
   if (!menu_.isVisible()) return;
   for (QAction* a : menu_.actions()) {
     if (!a->isVisible() || a->isSeparator()) continue;
-    QRect r = menu_.actionGeometry(a).translated(menu_.pos());
+    // xdotool clicks in device pixels; Qt's scaling (QT_SCALE_FACTOR, Xft.dpi) makes these
+    // logical ones. Qt keeps each screen's top-left corner where it is and scales from there.
+    const QRect logical = menu_.actionGeometry(a).translated(menu_.pos());
+    const qreal dpr = menu_.devicePixelRatioF();
+    const QPoint origin = menu_.screen() ? menu_.screen()->geometry().topLeft() : QPoint();
+    const QRect r(origin + (logical.topLeft() - origin) * dpr, logical.size() * dpr);
     Log(QString("menu row: %1,%2 %3x%4 %5").arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height()).arg(a->text()));
   }
 }
