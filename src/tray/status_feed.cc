@@ -1,87 +1,131 @@
 #include "tray/status_feed.h"
 
+#include <csignal>
+#include <sys/prctl.h>
+
 #include <nlohmann/json.hpp>
 
 namespace specswarm::tray {
 
 namespace {
-// Generous: status waits 1 s for silent peers, discover listens 1 s; both then exit.
-constexpr int kQueryDeadlineMs = 10000;
+// A round waits at most 1 s per silent node (--timeout 1); a watch silent far longer is stuck.
+constexpr int kSilenceMs = 10000;
+constexpr int kRestartMs = 2000;
 
 QString LastLine(const QByteArray& bytes) {
   QList<QByteArray> lines = bytes.trimmed().split('\n');
   QString line = lines.isEmpty() ? QString() : QString::fromUtf8(lines.last()).trimmed();
   return line.startsWith("specswarm: ") ? line.mid(11) : line;
 }
+
+void DieWithTray(QProcess& process) {
+  process.setChildProcessModifier([] { prctl(PR_SET_PDEATHSIG, SIGTERM); });
+}
 }  // namespace
 
 StatusFeed::StatusFeed(QString specswarm, int port, int interval_ms, QObject* parent)
     : QObject(parent), specswarm_(std::move(specswarm)), port_(port), interval_ms_(interval_ms) {
-  next_.setSingleShot(true);
-  deadline_.setSingleShot(true);
-  connect(&next_, &QTimer::timeout, this, &StatusFeed::Refresh);
-  connect(&deadline_, &QTimer::timeout, this, [this] {
-    process_.kill();  // finished() follows, with a crash status
+  DieWithTray(watch_);
+  DieWithTray(discover_);
+  for (QTimer* t : {&silence_, &restart_, &next_discover_}) t->setSingleShot(true);
+  connect(&silence_, &QTimer::timeout, this, [this] { watch_.kill(); });  // finished() restarts it
+  connect(&restart_, &QTimer::timeout, this, &StatusFeed::Start);
+  connect(&next_discover_, &QTimer::timeout, this, &StatusFeed::Discover);
+  connect(&watch_, &QProcess::readyReadStandardOutput, this, [this] {
+    while (watch_.canReadLine()) OnLine(watch_.readLine());
   });
-  connect(&process_, &QProcess::finished, this, &StatusFeed::OnFinished);
-  connect(&process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+  connect(&watch_, &QProcess::finished, this, &StatusFeed::OnWatchEnded);
+  connect(&watch_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
     if (error != QProcess::FailedToStart) return;
-    deadline_.stop();
-    Publish(ViewOfProblem("cannot run " + specswarm_.toStdString() + ": " + process_.errorString().toStdString()));
-    next_.start(interval_ms_);
+    Q_EMIT Updated(ViewOfProblem("cannot run " + specswarm_.toStdString() + ": " + watch_.errorString().toStdString()));
+    restart_.start(kRestartMs);
   });
+  connect(&discover_, &QProcess::finished, this, &StatusFeed::OnDiscovered);
 }
 
 StatusFeed::~StatusFeed() {
-  process_.disconnect(this);
-  if (process_.state() != QProcess::NotRunning) {
-    process_.kill();
-    process_.waitForFinished(1000);
+  for (QProcess* p : {&watch_, &discover_}) {
+    p->disconnect(this);
+    Stop(*p);
   }
 }
 
-void StatusFeed::Start() { Refresh(); }
+void StatusFeed::Stop(QProcess& process) {
+  if (process.state() == QProcess::NotRunning) return;
+  process.kill();
+  process.waitForFinished(1000);
+}
+
+void StatusFeed::Start() {
+  if (watch_.state() != QProcess::NotRunning) return;
+  const QString interval = QString::number(interval_ms_ / 1000.0);
+  watch_.start(specswarm_, {"status", "--json", "--watch", interval, "--timeout", "1", "--port", QString::number(port_)});
+  silence_.start(kSilenceMs + interval_ms_);
+}
 
 void StatusFeed::Refresh() {
-  if (process_.state() != QProcess::NotRunning) return;
-  next_.stop();
-  asking_discover_ = false;
-  Ask({"status", "--json", "--timeout", "1", "--port", QString::number(port_)});
+  // A new watch asks at once; the old one is mid-sleep.
+  if (watch_.state() == QProcess::NotRunning) return Start();
+  refreshing_ = true;
+  watch_.kill();  // OnWatchEnded starts the new one
 }
 
-void StatusFeed::Ask(const QStringList& args) {
-  process_.start(specswarm_, args);
-  deadline_.start(kQueryDeadlineMs);
-}
-
-void StatusFeed::OnFinished(int exit_code, QProcess::ExitStatus status) {
-  deadline_.stop();
-  const QByteArray out = process_.readAllStandardOutput();
-  const QByteArray err = process_.readAllStandardError();
-  const std::string what = asking_discover_ ? "discover" : "status";
-  if (status != QProcess::NormalExit) {
-    Publish(ViewOfProblem("`specswarm " + what + "` did not finish within " + std::to_string(kQueryDeadlineMs / 1000) + " s"));
-  } else if (!asking_discover_ && exit_code == 1) {
-    // No `join` on this machine: not sharing. Look for the swarm's peers on the LAN.
-    status_problem_ = LastLine(err);
-    asking_discover_ = true;
-    Ask({"discover", "--json", "--timeout", "1"});
+void StatusFeed::OnLine(const QByteArray& line) {
+  silence_.start(kSilenceMs + interval_ms_);
+  auto doc = nlohmann::json::parse(line.toStdString(), nullptr, false);
+  if (doc.is_discarded()) return;  // not a document: ignore it, the next one will do
+  if (doc.contains("nodes") && doc["nodes"].is_array() && doc["nodes"].empty()) {
+    // No join answers here: not sharing. The peers' mDNS records still tell the swarm's cores.
+    sharing_ = false;
+    status_error_ = QString::fromStdString(doc.value("error", std::string("no node answered")));
+    if (discover_.state() == QProcess::NotRunning && !next_discover_.isActive()) Discover();
     return;
-  } else {
-    auto doc = nlohmann::json::parse(out.toStdString(), nullptr, false);
-    Result<SwarmView> view = Status::Error("");
-    if (doc.is_discarded()) {
-      view = Status::Error(LastLine(err).isEmpty() ? "`specswarm " + what + "` printed no JSON" : LastLine(err).toStdString());
-    } else if (asking_discover_) {
-      view = ViewFromDiscover(doc, status_problem_.toStdString());  // exit 1 there: no peers
-    } else {
-      view = ViewFromStatus(doc);  // exit 0, or 2 with {"error": ...}
-    }
-    Publish(view.ok() ? *view : ViewOfProblem(view.status().message()));
   }
-  next_.start(interval_ms_);
+  sharing_ = true;
+  next_discover_.stop();
+  auto view = ViewFromStatus(doc);
+  Q_EMIT Updated(view.ok() ? *view : ViewOfProblem(view.status().message()));
 }
 
-void StatusFeed::Publish(const SwarmView& view) { Q_EMIT Updated(view); }
+void StatusFeed::OnWatchEnded(int exit_code, QProcess::ExitStatus status) {
+  silence_.stop();
+  if (refreshing_) {
+    refreshing_ = false;
+    watch_.readAll();
+    return Start();
+  }
+  while (watch_.canReadLine()) OnLine(watch_.readLine());
+  const QString why = LastLine(watch_.readAllStandardError());
+  // Exit 2: no usable swarm key (or a bad flag). Anything else: it crashed or fell silent.
+  std::string problem = status == QProcess::NormalExit && exit_code == 2 && !why.isEmpty()
+                            ? why.toStdString()
+                            : "`specswarm status --watch` stopped (" +
+                                  (status == QProcess::NormalExit ? "exit " + std::to_string(exit_code) : std::string("killed")) +
+                                  "): starting it again";
+  sharing_ = false;
+  next_discover_.stop();
+  Q_EMIT Updated(ViewOfProblem(problem));
+  restart_.start(exit_code == 2 ? 5 * kRestartMs : kRestartMs);  // a key may be made meanwhile
+}
+
+void StatusFeed::Discover() {
+  if (sharing_ || discover_.state() != QProcess::NotRunning) return;
+  discover_.start(specswarm_, {"discover", "--json", "--timeout", "1"});
+}
+
+void StatusFeed::OnDiscovered(int, QProcess::ExitStatus status) {
+  const QByteArray out = discover_.readAllStandardOutput();
+  const QByteArray err = discover_.readAllStandardError();
+  if (sharing_) return;  // join started meanwhile: the watch's documents say more
+  auto doc = nlohmann::json::parse(out.toStdString(), nullptr, false);
+  if (status != QProcess::NormalExit || doc.is_discarded()) {
+    Q_EMIT Updated(ViewOfProblem(status_error_.toStdString()));
+  } else {
+    auto view = ViewFromDiscover(doc, status_error_.toStdString());  // exit 1 there: no peers
+    Q_EMIT Updated(view.ok() ? *view : ViewOfProblem(view.status().message()));
+  }
+  (void)err;
+  next_discover_.start(interval_ms_);
+}
 
 }  // namespace specswarm::tray

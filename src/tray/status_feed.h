@@ -1,9 +1,10 @@
 // StatusFeed: keeps a SwarmView of this machine's swarm fresh without ever blocking the UI. It
-// runs `specswarm status --json` as a child (QProcess, asynchronous) and, when no `join` answers
-// on this machine, `specswarm discover --json` to count the peers' idle cores from their mDNS
-// records. One query at a time; the next starts `interval` after the last ended, so a change
-// shows within interval + one query (a node that does not answer costs the query its --timeout
-// of 1 s). A query that outlives its deadline is killed and reported.
+// reads `specswarm status --json --watch INTERVAL` (docs/STATUS.md), one child that asks this
+// machine's `join` and its peers every INTERVAL over links it keeps open, and prints one
+// document per line. While no `join` answers here (not sharing), it also runs `specswarm
+// discover --json` to count the peers' idle cores from their mDNS records. A change shows within
+// INTERVAL plus one round (a node that does not answer costs a round its --timeout of 1 s).
+// A watch that dies or falls silent is started again; its children die with the tray.
 //
 // Owned by the Qt thread that created it; not thread-safe (Qt objects are not).
 #pragma once
@@ -23,26 +24,32 @@ class StatusFeed : public QObject {
  public:
   // `specswarm` is the CLI to ask; `port` the local node's (`join --port`).
   StatusFeed(QString specswarm, int port, int interval_ms, QObject* parent = nullptr);
-  ~StatusFeed() override;  // kills a query still running: nothing outlives the tray
+  ~StatusFeed() override;  // stops its children: nothing outlives the tray
+
   void Start();
-  // Asks now (after a share toggle) instead of waiting for the timer; no-op while asking.
+  // Asks again now (after a share toggle) instead of at the next round.
   void Refresh();
 
  Q_SIGNALS:
   void Updated(const specswarm::tray::SwarmView& view);
 
  private:
-  void Ask(const QStringList& args);
-  void OnFinished(int exit_code, QProcess::ExitStatus status);
-  void Publish(const SwarmView& view);
+  void OnLine(const QByteArray& line);
+  void OnWatchEnded(int exit_code, QProcess::ExitStatus status);
+  void Discover();
+  void OnDiscovered(int exit_code, QProcess::ExitStatus status);
+  static void Stop(QProcess& process);
 
   QString specswarm_;
   int port_;
   int interval_ms_;
-  QProcess process_;
-  QTimer next_, deadline_;
-  bool asking_discover_ = false;
-  QString status_problem_;  // what `status` said when it found no `join` here
+  QProcess watch_, discover_;
+  QTimer silence_;        // no line for this long: the watch is stuck, start it again
+  QTimer restart_;        // after the watch ended
+  QTimer next_discover_;  // paces discover while not sharing
+  bool sharing_ = false;
+  bool refreshing_ = false;  // the watch was killed to ask at once, not lost
+  QString status_error_;  // the watch's last error line (no join here, no key)
 };
 
 }  // namespace specswarm::tray

@@ -9,6 +9,7 @@
 #include <QDBusConnectionInterface>
 #include <QDBusInterface>
 #include <QDBusServiceWatcher>
+#include <QGuiApplication>
 #include <QScreen>
 #include <QTimer>
 
@@ -25,6 +26,10 @@ void Log(const QString& line) {
   std::fprintf(stderr, "specswarm tray: %s\n", line.toUtf8().constData());
   std::fflush(stderr);
 }
+
+// Menu text from the network (host names, errors) as is: '&' would mark a shortcut.
+QString Literal(QString text) { return text.replace('&', "&&"); }
+QString Shown(QString text) { return text.replace("&&", "&"); }
 
 // What Qt's own check finds: a watcher on the session bus with a host registered.
 bool StatusNotifierHostRegistered() {
@@ -81,9 +86,11 @@ void TrayApp::BuildMenu() {
 }
 
 void TrayApp::Show() {
+  // Qt's D-Bus tray belongs to the desktop platforms' theme (xcb, wayland), never to offscreen.
+  on_sni_ = QGuiApplication::platformName() != "offscreen" && StatusNotifierHostRegistered();
   icon_.show();
   if (options_.verbose)
-    Log(QString("protocol: ") + (StatusNotifierHostRegistered() ? "StatusNotifierItem" : "XEmbed") +
+    Log(QString("protocol: ") + (on_sni_ ? "StatusNotifierItem" : "XEmbed") +
         (QSystemTrayIcon::isSystemTrayAvailable() ? "" : " (no tray yet: the icon appears when one starts)"));
 }
 
@@ -101,7 +108,7 @@ void TrayApp::SetRows(std::vector<QAction*>& rows, QAction* before, const std::v
   }
   for (size_t i = 0; i < lines.size(); ++i) {
     QString text = QString::fromStdString(lines[i]);
-    if (rows[i]->text() != text) rows[i]->setText(text);
+    if (rows[i]->text() != Literal(text)) rows[i]->setText(Literal(text));
   }
 }
 
@@ -114,12 +121,12 @@ void TrayApp::SetView(const SwarmView& view) {
   const QString tooltip = QString::fromStdString(view.Tooltip());
   QString summary = tooltip.section('\n', 0, 0);
   summary.remove("specswarm: ");
-  summary_->setText(summary);
+  summary_->setText(Literal(summary));
   SetRows(machine_rows_, machines_end_, view.MachineLines());
   SetRows(run_rows_, runs_end_, view.RunLines());
   runs_end_->setVisible(!run_rows_.empty());
   QString problem = !share_problem_.isEmpty() ? share_problem_ : QString::fromStdString(view.problem);
-  problem_->setText(problem);
+  problem_->setText(Literal(problem));
   problem_->setVisible(!problem.isEmpty());
   share_action_->setChecked(pending_share_ ? *pending_share_ : view.sharing);
   // A join this tray did not start, with no systemd unit to ask, is not the tray's to stop.
@@ -135,6 +142,7 @@ void TrayApp::SetView(const SwarmView& view) {
 void TrayApp::OnShareTriggered(bool checked) {
   if (!share_) return;
   share_problem_.clear();
+  share_choice_ = checked;
   pending_share_ = checked;
   pending_since_.start();
   if (options_.verbose) Log(checked ? "share: starting join" : "share: stopping join");
@@ -149,7 +157,7 @@ QStringList TrayApp::MenuText() const {
       lines << "---";
       continue;
     }
-    lines << (a->isCheckable() ? (a->isChecked() ? "[x] " : "[ ] ") : "") + a->text();
+    lines << (a->isCheckable() ? (a->isChecked() ? "[x] " : "[ ] ") : "") + Shown(a->text());
   }
   return lines;
 }
@@ -165,7 +173,7 @@ void TrayApp::LogMenuGeometry() {
     const qreal dpr = menu_.devicePixelRatioF();
     const QPoint origin = menu_.screen() ? menu_.screen()->geometry().topLeft() : QPoint();
     const QRect r(origin + (logical.topLeft() - origin) * dpr, logical.size() * dpr);
-    Log(QString("menu row: %1,%2 %3x%4 %5").arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height()).arg(a->text()));
+    Log(QString("menu row: %1,%2 %3x%4 %5").arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height()).arg(Shown(a->text())));
   }
 }
 
@@ -173,13 +181,21 @@ void TrayApp::WatchForStatusNotifierHost() {
   auto* watcher = new QDBusServiceWatcher(kWatcher, QDBusConnection::sessionBus(),
                                           QDBusServiceWatcher::WatchForRegistration, this);
   connect(watcher, &QDBusServiceWatcher::serviceRegistered, this, [this] {
+    // Already an SNI item: Qt registers it with the new watcher itself.
+    if (on_sni_) return;
     // Give the host a moment to register with its watcher, then choose the protocol afresh.
     QTimer::singleShot(500, this, [this] {
       if (options_.verbose) Log("a StatusNotifierWatcher appeared: starting again to use it");
       const bool was_sharing_own = share_ && share_->owns_join();
       if (share_) share_->StopOwnJoin();
       QStringList args = QCoreApplication::arguments();
-      if (was_sharing_own && !args.contains("--share")) args.insert(1, "--share");
+      // Share again after the restart as the person last chose, else as the tray was asked to.
+      const qsizetype own_end = args.contains("--") ? args.indexOf("--") : args.size();
+      const bool share_again =
+          share_choice_ ? *share_choice_ : (args.mid(0, own_end).contains("--share") || was_sharing_own);
+      for (qsizetype i = own_end - 1; i >= 1; --i)
+        if (args[i] == "--share") args.removeAt(i);
+      if (share_again) args.insert(1, "--share");
       std::vector<QByteArray> bytes;
       for (const QString& a : args) bytes.push_back(a.toLocal8Bit());
       std::vector<char*> argv;

@@ -74,6 +74,8 @@ class TrayApp : public QObject {
   // After a toggle, the state asked for, until a status agrees or kPendingMs pass: the checkbox
   // does not flip back while `join` starts or stops.
   std::optional<bool> pending_share_;
+  std::optional<bool> share_choice_;  // the person's last toggle, kept across a restart for SNI
+  bool on_sni_ = false;               // Qt made a StatusNotifierItem (else XEmbed)
   QElapsedTimer pending_since_;
 };
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# What the tray costs the person at the desk: CPU time of `specswarm tray` and of the status
+# queries it runs, over SECONDS of a real `join` on loopback (sharing) and of no join (not
+# sharing: status, then discover, every round), at the default interval (0.5 s) and at 2 s.
+#   bash bench/tray/run.sh [SECONDS=60]
+# Prints CPU seconds per minute and % of one core for each case; copy them to bench/RESULTS.md.
+set -euo pipefail
+seconds=${1:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${SPECSWARM:-$here/../../build/specswarm}
+[[ -x "$bin" ]] || { echo "bench/tray: no $bin (make first)" >&2; exit 2; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+export HOME=$work XDG_CONFIG_HOME=$work/config XDG_STATE_HOME=$work/state XDG_CACHE_HOME=$work/cache
+export XDG_RUNTIME_DIR=$work/run QT_QPA_PLATFORM=offscreen
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+"$bin" key new >/dev/null
+port=$(( 20000 + RANDOM % 20000 ))
+
+# CPU seconds (user+sys) of a process and its reaped children, from /proc/PID/stat.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+
+measure() {  # NAME INTERVAL
+  local name=$1 interval=$2
+  "$bin" tray --port "$port" --interval "$interval" 2>/dev/null &
+  local tray=$!
+  pids+=("$tray")
+  sleep 3  # past start-up
+  local before; before=$(cpu "$tray")
+  sleep "$seconds"
+  local after; after=$(cpu "$tray")
+  kill "$tray"; wait "$tray" 2>/dev/null || true
+  awk -v n="$name" -v i="$interval" -v a="$after" -v b="$before" -v s="$seconds" \
+    'BEGIN { printf "%-12s interval %-4s  %.2f CPU s per minute  (%.2f%% of one core)\n", n, i, (a-b)*60/s, (a-b)*100/s }'
+}
+
+"$bin" join --allow-root --no-mdns --port "$port" --slots 2 >/dev/null 2>&1 &
+pids+=("$!")
+sleep 1
+measure sharing 0.5
+measure sharing 2
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+measure not-sharing 0.5
+measure not-sharing 2
