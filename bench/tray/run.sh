@@ -19,8 +19,16 @@ mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 "$bin" key new >/dev/null
 port=$(( 20000 + RANDOM % 20000 ))
 
-# CPU seconds (user+sys) of a process and its reaped children, from /proc/PID/stat.
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+# CPU seconds (user+sys) of the tray, its reaped children, and its children still running (the
+# status watch lives as long as the tray), from /proc/PID/stat.
+cpu() {
+  local total
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat")
+  for child in $(ps -o pid= --ppid "$1"); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }'
+}
 
 measure() {  # NAME INTERVAL
   local name=$1 interval=$2

@@ -1,9 +1,10 @@
-// `specswarm discover [--timeout SECONDS] [--json] [--peer HOST:PORT...]`: lists the peers this
+// `specswarm discover [--timeout SECONDS] [--json [--watch S]] [--peer HOST:PORT...]`: lists the peers this
 // machine can see — over mDNS, and the named or cached peers that accept a connection — and,
 // when it sees none, the likely reasons it can check, each with what to do. A node whose TXT
 // fingerprint is not this machine's swarm key's is marked "other swarm": runs never contact it.
 // Exit 0 with peers, 1 with none, 2 on bad flags.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@ struct DiscoverOptions {
   std::string backend = "avahi";
   bool no_cache = false;
   bool verbose = false;
+  double watch = 0;  // > 0: keep browsing, one JSON document per line every `watch` seconds
 };
 
 // One line of the listing: an mDNS peer, or a seed/cached peer with its probe result.
@@ -84,6 +86,11 @@ void PrintTable(const std::vector<Row>& rows, const std::string& fingerprint) {
 int RunDiscover(const DiscoverOptions& o) {
   // -v shows the debug lines, e.g. why a record on the LAN was ignored.
   spdlog::set_level(o.verbose ? spdlog::level::debug : spdlog::level::warn);
+  if (o.watch > 0 && !o.json) {
+    std::fprintf(stderr, "specswarm: --watch prints JSON documents: add --json\n");
+    return 2;
+  }
+  if (o.watch > 0) std::signal(SIGPIPE, SIG_IGN);  // a reader that goes away ends the watch
   // Seeds first: a bad one is a bad flag (exit 2) before we spend the timeout.
   auto parsed = d::ParseSeeds(o.peers);
   if (!parsed.ok()) {
@@ -134,59 +141,74 @@ int RunDiscover(const DiscoverOptions& o) {
   std::unique_ptr<d::Backend> backend = d::MakeBackend(*kind);
   (void)backend->Start(&directory);
   // One zmq_poll loop over the backend's and the probe's descriptors, as node/ will run it.
-  while (Clock::now() < deadline) {
-    std::vector<zmq_pollitem_t> items;
-    d::AppendPollItems(*backend, &items);
-    for (const d::PollFd& p : probe.PollFds()) items.push_back({nullptr, p.fd, ZMQ_POLLOUT, 0});
-    long left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    int t = backend->TimeoutMs();
-    long wait = std::max(0L, t >= 0 ? std::min<long>(left, t) : left);
-    zmq_poll(items.data(), static_cast<int>(items.size()), wait);
-    backend->Process();
-    probe.Process(deadline);
-  }
+  auto listen_until = [&](Clock::time_point until) {
+    while (Clock::now() < until) {
+      std::vector<zmq_pollitem_t> items;
+      d::AppendPollItems(*backend, &items);
+      for (const d::PollFd& p : probe.PollFds()) items.push_back({nullptr, p.fd, ZMQ_POLLOUT, 0});
+      long left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      int t = backend->TimeoutMs();
+      long wait = std::max(0L, t >= 0 ? std::min<long>(left, t) : left);
+      zmq_poll(items.data(), static_cast<int>(items.size()), wait);
+      backend->Process();
+      probe.Process(deadline);
+    }
+  };
+  listen_until(deadline);
   probe.Process(deadline);
 
-  std::vector<Row> rows, unreachable;
-  for (const d::Peer& p : directory.Peers()) {
-    Row row{p, true, ""};
-    if (p.source != d::PeerSource::kMdns) {
-      for (size_t i = 0; i < probed_keys.size(); ++i)
-        if (probed_keys[i] == p.key) {
-          row.reachable = probe.targets()[i].result.ok();
-          row.why = probe.targets()[i].result.message();
-        }
+  // --watch: the browse goes on; the listing as it stands now, one document per line, every
+  // --watch seconds, until stdout closes. Seeds and cached peers were probed once, above.
+  bool first = true;
+  for (;;) {
+    const auto started = Clock::now();
+    std::vector<Row> rows, unreachable;
+    for (const d::Peer& p : directory.Peers()) {
+      Row row{p, true, ""};
+      if (p.source != d::PeerSource::kMdns) {
+        for (size_t i = 0; i < probed_keys.size(); ++i)
+          if (probed_keys[i] == p.key) {
+            row.reachable = probe.targets()[i].result.ok();
+            row.why = probe.targets()[i].result.message();
+          }
+      }
+      (row.reachable ? rows : unreachable).push_back(row);
     }
-    (row.reachable ? rows : unreachable).push_back(row);
-  }
-  bool saw_mdns = false;
-  for (const Row& r : rows) saw_mdns |= r.peer.source == d::PeerSource::kMdns;
-  if (!o.no_cache && saw_mdns) {
-    if (Status s = cache.Save(directory.Peers()); !s.ok()) spdlog::debug("discovery: {}", s.message());
-  }
-
-  std::vector<d::Finding> findings;
-  if (rows.empty())
-    findings = d::Diagnose({directory.backend_state(), directory.backend_why(), !seeds.empty()});
-
-  if (o.json) {
-    json out{{"peers", json::array()}, {"unreachable", json::array()}, {"diagnosis", json::array()}};
-    for (const Row& r : rows) out["peers"].push_back(RowJson(r, fingerprint));
-    for (const Row& r : unreachable) out["unreachable"].push_back(RowJson(r, fingerprint));
-    for (const d::Finding& f : findings) out["diagnosis"].push_back({{"problem", f.problem}, {"fix", f.fix}});
-    std::printf("%s\n", out.dump(2).c_str());
-  } else {
-    if (!rows.empty()) PrintTable(rows, fingerprint);
-    for (const Row& r : unreachable)
-      std::fprintf(stderr, "specswarm: %s peer %s: %s\n", d::ToString(r.peer.source),
-                   r.peer.Endpoint().c_str(), r.why.c_str());
-    if (rows.empty()) {
-      std::fprintf(stderr, "specswarm: no peers found in %.1f s\n", o.timeout);
-      for (const d::Finding& f : findings)
-        std::fprintf(stderr, "  - %s\n    fix: %s\n", f.problem.c_str(), f.fix.c_str());
+    bool saw_mdns = false;
+    for (const Row& r : rows) saw_mdns |= r.peer.source == d::PeerSource::kMdns;
+    if (first && !o.no_cache && saw_mdns) {
+      if (Status s = cache.Save(directory.Peers()); !s.ok()) spdlog::debug("discovery: {}", s.message());
     }
+
+    std::vector<d::Finding> findings;
+    if (rows.empty())
+      findings = d::Diagnose({directory.backend_state(), directory.backend_why(), !seeds.empty()});
+
+    if (o.json) {
+      json out{{"peers", json::array()}, {"unreachable", json::array()}, {"diagnosis", json::array()}};
+      for (const Row& r : rows) out["peers"].push_back(RowJson(r, fingerprint));
+      for (const Row& r : unreachable) out["unreachable"].push_back(RowJson(r, fingerprint));
+      for (const d::Finding& f : findings) out["diagnosis"].push_back({{"problem", f.problem}, {"fix", f.fix}});
+      if (o.watch > 0) {
+        if (std::printf("%s\n", out.dump().c_str()) < 0 || std::fflush(stdout) != 0) return 0;
+        first = false;
+        listen_until(started + std::chrono::milliseconds(static_cast<long>(o.watch * 1000)));
+        continue;
+      }
+      std::printf("%s\n", out.dump(2).c_str());
+    } else {
+      if (!rows.empty()) PrintTable(rows, fingerprint);
+      for (const Row& r : unreachable)
+        std::fprintf(stderr, "specswarm: %s peer %s: %s\n", d::ToString(r.peer.source),
+                     r.peer.Endpoint().c_str(), r.why.c_str());
+      if (rows.empty()) {
+        std::fprintf(stderr, "specswarm: no peers found in %.1f s\n", o.timeout);
+        for (const d::Finding& f : findings)
+          std::fprintf(stderr, "  - %s\n    fix: %s\n", f.problem.c_str(), f.fix.c_str());
+      }
+    }
+    return rows.empty() ? 1 : 0;
   }
-  return rows.empty() ? 1 : 0;
 }
 
 }  // namespace
@@ -201,6 +223,9 @@ void AddDiscoverCommand(CLI::App& app, CommandAction* chosen) {
   cmd->add_option("--backend", options->backend, "mDNS backend: avahi or dnssd (default avahi)");
   cmd->add_flag("--no-cache", options->no_cache, "Neither try nor update the last-seen peers");
   cmd->add_flag("-v,--verbose", options->verbose, "Say why records on the LAN were ignored");
+  cmd->add_option("--watch", options->watch,
+                  "With --json: keep listening, one document per line every SECONDS after the first --timeout, until stdout closes")
+      ->check(CLI::Range(0.1, 3600.0));
   cmd->callback([chosen, options] { *chosen = [options] { return RunDiscover(*options); }; });
 }
 

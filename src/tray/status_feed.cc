@@ -1,5 +1,6 @@
 #include "tray/status_feed.h"
 
+#include <algorithm>
 #include <csignal>
 #include <sys/prctl.h>
 
@@ -11,6 +12,9 @@ namespace {
 // A round waits at most 1 s per silent node (--timeout 1); a watch silent far longer is stuck.
 constexpr int kSilenceMs = 10000;
 constexpr int kRestartMs = 2000;
+// mDNS records change only when a node starts, stops or its load changes: the browse's listing
+// is read at most this often.
+constexpr int kDiscoverMinMs = 1000;
 
 QString LastLine(const QByteArray& bytes) {
   QList<QByteArray> lines = bytes.trimmed().split('\n');
@@ -40,7 +44,13 @@ StatusFeed::StatusFeed(QString specswarm, int port, int interval_ms, QObject* pa
     Q_EMIT Updated(ViewOfProblem("cannot run " + specswarm_.toStdString() + ": " + watch_.errorString().toStdString()));
     restart_.start(kRestartMs);
   });
-  connect(&discover_, &QProcess::finished, this, &StatusFeed::OnDiscovered);
+  connect(&discover_, &QProcess::readyReadStandardOutput, this, [this] {
+    while (discover_.canReadLine()) OnDiscovered(discover_.readLine());
+  });
+  connect(&discover_, &QProcess::finished, this, [this] {
+    discover_.readAll();
+    if (!sharing_) next_discover_.start(kRestartMs);  // it died: browse again
+  });
 }
 
 StatusFeed::~StatusFeed() {
@@ -78,11 +88,12 @@ void StatusFeed::OnLine(const QByteArray& line) {
     // No join answers here: not sharing. The peers' mDNS records still tell the swarm's cores.
     sharing_ = false;
     status_error_ = QString::fromStdString(doc.value("error", std::string("no node answered")));
-    if (discover_.state() == QProcess::NotRunning && !next_discover_.isActive()) Discover();
+    if (!next_discover_.isActive()) Discover();
     return;
   }
   sharing_ = true;
   next_discover_.stop();
+  Stop(discover_);
   auto view = ViewFromStatus(doc);
   Q_EMIT Updated(view.ok() ? *view : ViewOfProblem(view.status().message()));
 }
@@ -110,22 +121,16 @@ void StatusFeed::OnWatchEnded(int exit_code, QProcess::ExitStatus status) {
 
 void StatusFeed::Discover() {
   if (sharing_ || discover_.state() != QProcess::NotRunning) return;
-  discover_.start(specswarm_, {"discover", "--json", "--timeout", "1"});
+  const QString interval = QString::number(std::max(interval_ms_, kDiscoverMinMs) / 1000.0);
+  discover_.start(specswarm_, {"discover", "--json", "--watch", interval, "--timeout", "1"});
 }
 
-void StatusFeed::OnDiscovered(int, QProcess::ExitStatus status) {
-  const QByteArray out = discover_.readAllStandardOutput();
-  const QByteArray err = discover_.readAllStandardError();
+void StatusFeed::OnDiscovered(const QByteArray& line) {
   if (sharing_) return;  // join started meanwhile: the watch's documents say more
-  auto doc = nlohmann::json::parse(out.toStdString(), nullptr, false);
-  if (status != QProcess::NormalExit || doc.is_discarded()) {
-    Q_EMIT Updated(ViewOfProblem(status_error_.toStdString()));
-  } else {
-    auto view = ViewFromDiscover(doc, status_error_.toStdString());  // exit 1 there: no peers
-    Q_EMIT Updated(view.ok() ? *view : ViewOfProblem(view.status().message()));
-  }
-  (void)err;
-  next_discover_.start(interval_ms_);
+  auto doc = nlohmann::json::parse(line.toStdString(), nullptr, false);
+  if (doc.is_discarded()) return;
+  auto view = ViewFromDiscover(doc, status_error_.toStdString());
+  Q_EMIT Updated(view.ok() ? *view : ViewOfProblem(view.status().message()));
 }
 
 }  // namespace specswarm::tray

@@ -1,8 +1,9 @@
 // StatusFeed: keeps a SwarmView of this machine's swarm fresh without ever blocking the UI. It
 // reads `specswarm status --json --watch INTERVAL` (docs/STATUS.md), one child that asks this
 // machine's `join` and its peers every INTERVAL over links it keeps open, and prints one
-// document per line. While no `join` answers here (not sharing), it also runs `specswarm
-// discover --json` to count the peers' idle cores from their mDNS records. A change shows within
+// document per line. While no `join` answers here (not sharing), it also reads `specswarm
+// discover --json --watch` (one browse kept open) to count the peers' idle cores from their mDNS
+// records. A change shows within
 // INTERVAL plus one round (a node that does not answer costs a round its --timeout of 1 s).
 // A watch that dies or falls silent is started again; its children die with the tray.
 //
@@ -37,7 +38,7 @@ class StatusFeed : public QObject {
   void OnLine(const QByteArray& line);
   void OnWatchEnded(int exit_code, QProcess::ExitStatus status);
   void Discover();
-  void OnDiscovered(int exit_code, QProcess::ExitStatus status);
+  void OnDiscovered(const QByteArray& line);
   static void Stop(QProcess& process);
 
   QString specswarm_;
@@ -46,7 +47,7 @@ class StatusFeed : public QObject {
   QProcess watch_, discover_;
   QTimer silence_;        // no line for this long: the watch is stuck, start it again
   QTimer restart_;        // after the watch ended
-  QTimer next_discover_;  // paces discover while not sharing
+  QTimer next_discover_;  // restarts a discover watch that died
   bool sharing_ = false;
   bool refreshing_ = false;  // the watch was killed to ask at once, not lost
   QString status_error_;  // the watch's last error line (no join here, no key)
