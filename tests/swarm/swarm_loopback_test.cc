@@ -554,3 +554,69 @@ TEST_CASE("status naming a node of another swarm with --peer lists it as not ans
         "no answer from tcp://" + member_join.peer() + " within 1 s: not in the same swarm, or not running");
   CHECK(WaitFor([&] { return member_join.Log().find(kRefusedHandshake) != std::string::npos; }, 3s));
 }
+
+// The feed the tray reads: `status --json --watch` prints one document per line, round after
+// round, says when this machine's node is gone, and goes on.
+TEST_CASE("status --json --watch prints a document per round and follows the local node going away", "[swarm]") {
+  Machine machine, peer;
+  std::optional<LoopbackJoin> local(std::in_place, machine);
+  LoopbackJoin peer_join(peer);
+  REQUIRE(local->port() > 0);
+  REQUIRE(peer_join.port() > 0);
+  std::vector<std::string> argv = machine.EnvArgs();
+  for (const std::string& a : {std::string(SPECSWARM_BINARY), std::string("status"), std::string("--json"), std::string("--watch"),
+                              std::string("0.2"), std::string("--timeout"), std::string("1"), std::string("--port"),
+                              std::to_string(local->port()), std::string("--peer"), peer_join.peer()})
+    argv.push_back(a);
+  auto watch = ChildProcess::Spawn(argv, {.pipes = true, .log_path = machine.dir.str() + "/watch.log"});
+  REQUIRE(watch);
+  for (int round = 0; round < 3; ++round) {
+    auto line = watch->ReadLine(Clock::now() + 5s);
+    REQUIRE(line);
+    INFO(*line);
+    auto doc = nlohmann::json::parse(*line, nullptr, false);
+    REQUIRE(doc.is_object());
+    REQUIRE(doc["nodes"].size() == 2);
+    CHECK(doc["nodes"][0]["self"] == true);
+    CHECK(doc["nodes"][0]["slots"] == 2);
+    CHECK(doc["nodes"][1]["reachable"] == true);  // the peer, asked over the link kept open
+  }
+  local.reset();  // stops this machine's join
+  bool gone = false;
+  for (int round = 0; round < 20 && !gone; ++round) {
+    auto line = watch->ReadLine(Clock::now() + 5s);
+    REQUIRE(line);
+    auto doc = nlohmann::json::parse(*line, nullptr, false);
+    REQUIRE(doc.is_object());
+    gone = doc["nodes"].empty() &&
+           doc.value("error", "").find("no node of this swarm is running on this machine") != std::string::npos;
+  }
+  CHECK(gone);
+  CHECK(watch->Running());  // a watch goes on: the node may come back
+  CHECK(watch->Stop() == -15);
+}
+
+TEST_CASE("discover --json --watch lists the peers again every round", "[swarm]") {
+  Machine machine, peer;
+  LoopbackJoin peer_join(peer);
+  REQUIRE(peer_join.port() > 0);
+  std::vector<std::string> argv = machine.EnvArgs();
+  for (const std::string& a : {std::string(SPECSWARM_BINARY), std::string("discover"), std::string("--json"), std::string("--watch"),
+                              std::string("0.2"), std::string("--timeout"), std::string("0.3"), std::string("--peer"), peer_join.peer()})
+    argv.push_back(a);
+  auto watch = ChildProcess::Spawn(argv, {.pipes = true, .log_path = machine.dir.str() + "/discover.log"});
+  REQUIRE(watch);
+  for (int round = 0; round < 2; ++round) {
+    auto line = watch->ReadLine(Clock::now() + 5s);
+    REQUIRE(line);
+    INFO(*line);
+    auto doc = nlohmann::json::parse(*line, nullptr, false);
+    REQUIRE(doc.is_object());
+    REQUIRE(doc["peers"].size() == 1);
+    CHECK(doc["peers"][0]["address"] == peer_join.peer());
+    CHECK(doc["peers"][0]["reachable"] == true);
+  }
+  auto bad = testing::RunCommand(std::string(SPECSWARM_BINARY) + " discover --watch 1", machine.dir.str(), machine.Env());
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err == "specswarm: --watch prints JSON documents: add --json\n");
+}
