@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Writes specswarm(1) from the binary's own help (help2man), with a COMMANDS section holding
 # every subcommand's --help, so the man page never disagrees with the program.
-#   packaging/make-manpage.sh BUILD/specswarm OUT.1
+#   packaging/make-manpage.sh BUILD/specswarm OUT.1 [tray]   (tray: the build has the tray)
 set -euo pipefail
-bin=$1 out=$2
+bin=$1 out=$2 with_tray=${3:-}
 include=$(mktemp)
 trap 'rm -f "$include"' EXIT
 {
@@ -13,7 +13,9 @@ trap 'rm -f "$include"' EXIT
   echo 'every member of the swarm from one queue, with the exact code under test shipped as git packs.'
   echo 'Without peers it runs on the local cores. Members share a swarm key (\fBspecswarm key\fR).'
   echo '[COMMANDS]'
-  for cmd in run join status discover key snapshot tray; do
+  commands=(run join status discover key snapshot)
+  [[ "$with_tray" == tray ]] && commands+=(tray)
+  for cmd in "${commands[@]}"; do
     echo ".SS \"specswarm $cmd\""
     echo '.nf'
     "$bin" "$cmd" --help 2>&1 | sed -e 's/\\/\\e/g' -e 's/^\./\\\&./'

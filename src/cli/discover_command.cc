@@ -159,7 +159,7 @@ int RunDiscover(const DiscoverOptions& o) {
 
   // --watch: the browse goes on; the listing as it stands now, one document per line, every
   // --watch seconds, until stdout closes. Seeds and cached peers were probed once, above.
-  bool first = true;
+  bool saved = false;
   for (;;) {
     const auto started = Clock::now();
     std::vector<Row> rows, unreachable;
@@ -176,7 +176,8 @@ int RunDiscover(const DiscoverOptions& o) {
     }
     bool saw_mdns = false;
     for (const Row& r : rows) saw_mdns |= r.peer.source == d::PeerSource::kMdns;
-    if (first && !o.no_cache && saw_mdns) {
+    if (!saved && !o.no_cache && saw_mdns) {  // once: a watch does not rewrite it every round
+      saved = true;
       if (Status s = cache.Save(directory.Peers()); !s.ok()) spdlog::debug("discovery: {}", s.message());
     }
 
@@ -191,7 +192,6 @@ int RunDiscover(const DiscoverOptions& o) {
       for (const d::Finding& f : findings) out["diagnosis"].push_back({{"problem", f.problem}, {"fix", f.fix}});
       if (o.watch > 0) {
         if (std::printf("%s\n", out.dump().c_str()) < 0 || std::fflush(stdout) != 0) return 0;
-        first = false;
         listen_until(started + std::chrono::milliseconds(static_cast<long>(o.watch * 1000)));
         continue;
       }

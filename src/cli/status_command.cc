@@ -1,4 +1,4 @@
-// `specswarm status [--json] [--port PORT] [--peer HOST:PORT]...`: every node this machine
+// `specswarm status [--json [--watch S]] [--port PORT] [--timeout S] [--peer HOST:PORT]...`: every node this machine
 // knows, this one first: id, host, address:port, version, slots total / busy / idle, the runs it
 // serves, and why it takes no work when it does not. The local node (`join` on --port) names
 // the peers it sees; each is then asked for its own status, all at once, for --timeout seconds.
@@ -57,8 +57,16 @@ class Asker {
 
   // Asks every query's node at once; fills answer or error within `timeout` seconds.
   void AskAll(std::vector<Query>& queries, double timeout) {
+    // One question per node: a seed may name a node the local one listed too. The first query
+    // of an endpoint asks; the others copy its outcome below.
+    std::map<std::string, Query*> asking;
+    std::vector<Query*> copies;
     for (auto& q : queries) {
       if (q.other_swarm) continue;
+      if (!asking.emplace(q.endpoint, &q).second) {
+        copies.push_back(&q);
+        continue;
+      }
       q.socket = Link(q.endpoint, &q.error);
       if (!q.socket) continue;
       while (node::Receive(*q.socket)) {
@@ -83,7 +91,7 @@ class Asker {
           if (!received->message.ok()) continue;
           if (auto* reply = std::get_if<node::StatusReplyMsg>(&*received->message)) {
             json parsed = json::parse(reply->json, nullptr, false);
-            if (parsed.is_discarded() || !parsed.contains("node")) {
+            if (parsed.is_discarded() || !parsed.contains("node") || !parsed["node"].is_object()) {
               q->error = "answered with a malformed status";
             } else {
               q->answer = std::move(parsed);
@@ -99,6 +107,11 @@ class Asker {
       }
       if (q.socket && !q.answer) links_.erase(q.endpoint);
       q.socket = nullptr;
+    }
+    for (Query* copy : copies) {
+      const Query& asked = *asking[copy->endpoint];
+      copy->answer = asked.answer;
+      copy->error = asked.error;
     }
   }
 

@@ -1,13 +1,12 @@
 #include "tray/share_control.h"
 
-#include <csignal>
-#include <sys/prctl.h>
-
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QStandardPaths>
 #include <QTimer>
+
+#include "tray/qt_child.h"
 
 namespace specswarm::tray {
 
@@ -17,7 +16,8 @@ constexpr const char* kUnit = "specswarm-join.service";
 bool UnitInstalled() {
   // systemd's user unit search path, package and administrator locations and the user's own.
   QStringList dirs{"/usr/lib/systemd/user", "/lib/systemd/user", "/usr/local/lib/systemd/user", "/etc/systemd/user"};
-  dirs << QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) + "/systemd/user";
+  dirs << QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) + "/systemd/user"
+       << QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/systemd/user";
   for (const QString& dir : dirs)
     if (QFileInfo::exists(dir + "/" + kUnit)) return true;
   return false;
@@ -29,11 +29,6 @@ QString StateDir() {
   return state + "/specswarm";
 }
 
-QString LastLine(const QByteArray& bytes) {
-  QList<QByteArray> lines = bytes.trimmed().split('\n');
-  QString line = lines.isEmpty() ? QString() : QString::fromUtf8(lines.last()).trimmed();
-  return line;
-}
 }  // namespace
 
 ShareControl::ShareControl(QString specswarm, QStringList join_args, QObject* parent)
@@ -70,8 +65,7 @@ void ShareControl::Start() {
   join_.setStandardOutputFile(join_log_, QIODevice::Append);
   join_.setStandardErrorFile(join_log_, QIODevice::Append);
   join_.setStandardInputFile(QProcess::nullDevice());
-  // Should the tray die without stopping it (SIGKILL, a crash), the kernel stops join.
-  join_.setChildProcessModifier([] { prctl(PR_SET_PDEATHSIG, SIGTERM); });
+  DieWithTray(join_);
   stopping_ = false;
   join_.start(specswarm_, QStringList{"join"} + join_args_);
   Q_EMIT Done();

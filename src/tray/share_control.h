@@ -22,7 +22,8 @@ class ShareControl : public QObject {
   ShareControl(QString specswarm, QStringList join_args, QObject* parent = nullptr);
   ~ShareControl() override;
 
-  // True when systemd's user manager knows specswarm-join.service (decided once, at start).
+  // True when specswarm-join.service is installed where systemd looks for user units (package,
+  // administrator, ~/.config and ~/.local/share; decided once, at start).
   bool through_systemd() const { return systemd_; }
   // True while a `join` this tray started itself runs.
   bool owns_join() const { return join_.state() != QProcess::NotRunning; }

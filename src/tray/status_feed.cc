@@ -1,10 +1,9 @@
 #include "tray/status_feed.h"
 
 #include <algorithm>
-#include <csignal>
-#include <sys/prctl.h>
-
 #include <nlohmann/json.hpp>
+
+#include "tray/qt_child.h"
 
 namespace specswarm::tray {
 
@@ -16,15 +15,6 @@ constexpr int kRestartMs = 2000;
 // is read at most this often.
 constexpr int kDiscoverMinMs = 1000;
 
-QString LastLine(const QByteArray& bytes) {
-  QList<QByteArray> lines = bytes.trimmed().split('\n');
-  QString line = lines.isEmpty() ? QString() : QString::fromUtf8(lines.last()).trimmed();
-  return line.startsWith("specswarm: ") ? line.mid(11) : line;
-}
-
-void DieWithTray(QProcess& process) {
-  process.setChildProcessModifier([] { prctl(PR_SET_PDEATHSIG, SIGTERM); });
-}
 }  // namespace
 
 StatusFeed::StatusFeed(QString specswarm, int port, int interval_ms, QObject* parent)
@@ -47,13 +37,19 @@ StatusFeed::StatusFeed(QString specswarm, int port, int interval_ms, QObject* pa
   connect(&discover_, &QProcess::readyReadStandardOutput, this, [this] {
     while (discover_.canReadLine()) OnDiscovered(discover_.readLine());
   });
+  connect(&discover_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+    if (error == QProcess::FailedToStart && !sharing_) next_discover_.start(kRestartMs);
+  });
   connect(&discover_, &QProcess::finished, this, [this] {
     discover_.readAll();
     if (!sharing_) next_discover_.start(kRestartMs);  // it died: browse again
   });
 }
 
-StatusFeed::~StatusFeed() {
+StatusFeed::~StatusFeed() { StopAll(); }
+
+void StatusFeed::StopAll() {
+  for (QTimer* t : {&silence_, &restart_, &next_discover_}) t->stop();
   for (QProcess* p : {&watch_, &discover_}) {
     p->disconnect(this);
     Stop(*p);
@@ -87,7 +83,9 @@ void StatusFeed::OnLine(const QByteArray& line) {
   if (doc.contains("nodes") && doc["nodes"].is_array() && doc["nodes"].empty()) {
     // No join answers here: not sharing. The peers' mDNS records still tell the swarm's cores.
     sharing_ = false;
-    status_error_ = QString::fromStdString(doc.value("error", std::string("no node answered")));
+    const auto error = doc.find("error");
+    status_error_ = error != doc.end() && error->is_string() ? QString::fromStdString(error->get<std::string>())
+                                                             : QString("no node answered");
     if (!next_discover_.isActive()) Discover();
     return;
   }
@@ -108,7 +106,8 @@ void StatusFeed::OnWatchEnded(int exit_code, QProcess::ExitStatus status) {
   while (watch_.canReadLine()) OnLine(watch_.readLine());
   const QString why = LastLine(watch_.readAllStandardError());
   // Exit 2: no usable swarm key (or a bad flag). Anything else: it crashed or fell silent.
-  std::string problem = status == QProcess::NormalExit && exit_code == 2 && !why.isEmpty()
+  const bool no_key = status == QProcess::NormalExit && exit_code == 2;
+  std::string problem = no_key && !why.isEmpty()
                             ? why.toStdString()
                             : "`specswarm status --watch` stopped (" +
                                   (status == QProcess::NormalExit ? "exit " + std::to_string(exit_code) : std::string("killed")) +
@@ -116,13 +115,14 @@ void StatusFeed::OnWatchEnded(int exit_code, QProcess::ExitStatus status) {
   sharing_ = false;
   next_discover_.stop();
   Q_EMIT Updated(ViewOfProblem(problem));
-  restart_.start(exit_code == 2 ? 5 * kRestartMs : kRestartMs);  // a key may be made meanwhile
+  restart_.start(no_key ? 5 * kRestartMs : kRestartMs);  // a key may be made meanwhile
 }
 
 void StatusFeed::Discover() {
   if (sharing_ || discover_.state() != QProcess::NotRunning) return;
   const QString interval = QString::number(std::max(interval_ms_, kDiscoverMinMs) / 1000.0);
-  discover_.start(specswarm_, {"discover", "--json", "--watch", interval, "--timeout", "1"});
+  // avahi-daemon answers a new browse from its cache: half a second finds the peers it knows.
+  discover_.start(specswarm_, {"discover", "--json", "--watch", interval, "--timeout", "0.5"});
 }
 
 void StatusFeed::OnDiscovered(const QByteArray& line) {

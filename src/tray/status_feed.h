@@ -5,7 +5,8 @@
 // discover --json --watch` (one browse kept open) to count the peers' idle cores from their mDNS
 // records. A change shows within
 // INTERVAL plus one round (a node that does not answer costs a round its --timeout of 1 s).
-// A watch that dies or falls silent is started again; its children die with the tray.
+// A watch that dies is started again, as is a status watch that falls silent; both die with
+// the tray.
 //
 // Owned by the Qt thread that created it; not thread-safe (Qt objects are not).
 #pragma once
@@ -30,6 +31,8 @@ class StatusFeed : public QObject {
   void Start();
   // Asks again now (after a share toggle) instead of at the next round.
   void Refresh();
+  // Stops both watches for good (before the tray runs itself again, and on destruction).
+  void StopAll();
 
  Q_SIGNALS:
   void Updated(const specswarm::tray::SwarmView& view);

@@ -15,6 +15,10 @@ std::string Str(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+bool Bool(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
 std::string Plural(int n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); }
 
 // Counts a machine into the swarm totals when it can take work from this swarm.
@@ -36,11 +40,11 @@ Result<SwarmView> ViewFromStatus(const json& doc) {
   std::vector<std::string> run_order;
   for (const json& n : doc["nodes"]) {
     if (!n.is_object()) return Status::Error("a node of the status document is not an object");
-    if (n.value("other_swarm", false)) continue;
+    if (Bool(n, "other_swarm")) continue;
     MachineRow m;
     m.host = Str(n, "host");
-    m.self = n.value("self", false);
-    m.reachable = n.value("reachable", false);
+    m.self = Bool(n, "self");
+    m.reachable = Bool(n, "reachable");
     m.slots = Int(n, "slots");
     m.busy = n.contains("busy") && n["busy"].is_number_integer() ? n["busy"].get<int>() : -1;
     m.idle = Int(n, "idle");
@@ -86,12 +90,12 @@ Result<SwarmView> ViewFromDiscover(const json& doc, const std::string& why_not_s
     return Status::Error("not a `specswarm discover --json` document: no \"peers\" list");
   SwarmView v;
   for (const json& p : doc["peers"]) {
-    if (!p.is_object() || p.value("other_swarm", false)) continue;
+    if (!p.is_object() || Bool(p, "other_swarm")) continue;
     // A seed or cached address without a record is a port that answers, nothing more: its
     // cores are unknown, so it is listed but not counted.
     MachineRow m;
     m.host = Str(p, "host");
-    m.reachable = p.value("reachable", false);
+    m.reachable = Bool(p, "reachable");
     m.slots = Int(p, "slots");
     m.idle = Int(p, "idle");
     if (!p.contains("slots")) m.note = "cores unknown: no mDNS record";

@@ -21,6 +21,7 @@ namespace {
 constexpr const char* kShareText = "Share this machine's idle cores";
 constexpr const char* kWatcher = "org.kde.StatusNotifierWatcher";
 constexpr int kPendingMs = 5000;
+constexpr int kHostWaitMs = 20000;
 
 void Log(const QString& line) {
   std::fprintf(stderr, "specswarm tray: %s\n", line.toUtf8().constData());
@@ -114,9 +115,19 @@ void TrayApp::SetRows(std::vector<QAction*>& rows, QAction* before, const std::v
 
 void TrayApp::SetView(const SwarmView& view) {
   const bool changed = !have_view_ || !(view == view_);
+  if (view.sharing && !view_.sharing) share_problem_.clear();  // sharing works now
   view_ = view;
   have_view_ = true;
-  if (pending_share_ && (view.sharing == *pending_share_ || pending_since_.elapsed() > kPendingMs)) pending_share_.reset();
+  if (pending_share_ && view.sharing == *pending_share_) {
+    pending_share_.reset();
+  } else if (pending_share_ && pending_since_.elapsed() > kPendingMs) {
+    // The toggle did not take: say why we think so, unless join already said it.
+    if (share_problem_.isEmpty())
+      share_problem_ = *pending_share_ ? "specswarm join did not start: journalctl --user -u specswarm-join says why"
+                                       : "this machine's specswarm join still answers: it was not started by the tray "
+                                         "or by systemd; stop it where it was started";
+    pending_share_.reset();
+  }
 
   const QString tooltip = QString::fromStdString(view.Tooltip());
   QString summary = tooltip.section('\n', 0, 0);
@@ -183,28 +194,37 @@ void TrayApp::WatchForStatusNotifierHost() {
   connect(watcher, &QDBusServiceWatcher::serviceRegistered, this, [this] {
     // Already an SNI item: Qt registers it with the new watcher itself.
     if (on_sni_) return;
-    // Give the host a moment to register with its watcher, then choose the protocol afresh.
-    QTimer::singleShot(500, this, [this] {
-      if (options_.verbose) Log("a StatusNotifierWatcher appeared: starting again to use it");
-      const bool was_sharing_own = share_ && share_->owns_join();
-      if (share_) share_->StopOwnJoin();
-      QStringList args = QCoreApplication::arguments();
-      // Share again after the restart as the person last chose, else as the tray was asked to.
-      const qsizetype own_end = args.contains("--") ? args.indexOf("--") : args.size();
-      const bool share_again =
-          share_choice_ ? *share_choice_ : (args.mid(0, own_end).contains("--share") || was_sharing_own);
-      for (qsizetype i = own_end - 1; i >= 1; --i)
-        if (args[i] == "--share") args.removeAt(i);
-      if (share_again) args.insert(1, "--share");
-      std::vector<QByteArray> bytes;
-      for (const QString& a : args) bytes.push_back(a.toLocal8Bit());
-      std::vector<char*> argv;
-      for (QByteArray& b : bytes) argv.push_back(b.data());
-      argv.push_back(nullptr);
-      execv("/proc/self/exe", argv.data());
-      Log(QString("cannot start again (%1): the icon stays as it is").arg(strerror(errno)));
+    // Qt wants a host registered with the watcher, which may come a while after the watcher.
+    auto* poll = new QTimer(this);
+    auto waited = std::make_shared<QElapsedTimer>();
+    waited->start();
+    connect(poll, &QTimer::timeout, this, [this, poll, waited] {
+      if (StatusNotifierHostRegistered()) return RunAgain();
+      if (waited->elapsed() > kHostWaitMs) poll->deleteLater();  // a watcher without a host: stay
     });
+    poll->start(250);
   });
+}
+
+void TrayApp::RunAgain() {
+  if (options_.verbose) Log("a StatusNotifierItem host appeared: starting again to use it");
+  if (before_restart_) before_restart_();
+  const bool was_sharing_own = share_ && share_->owns_join();
+  if (share_) share_->StopOwnJoin();
+  QStringList args = QCoreApplication::arguments();
+  // Share again after the restart as the person last chose, else as the tray was asked to.
+  const qsizetype own_end = args.contains("--") ? args.indexOf("--") : args.size();
+  const bool share_again = share_choice_ ? *share_choice_ : (args.mid(0, own_end).contains("--share") || was_sharing_own);
+  for (qsizetype i = own_end - 1; i >= 1; --i)
+    if (args[i] == "--share") args.removeAt(i);
+  if (share_again) args.insert(1, "--share");
+  std::vector<QByteArray> bytes;
+  for (const QString& a : args) bytes.push_back(a.toLocal8Bit());
+  std::vector<char*> argv;
+  for (QByteArray& b : bytes) argv.push_back(b.data());
+  argv.push_back(nullptr);
+  execv("/proc/self/exe", argv.data());
+  Log(QString("cannot start again (%1): the icon stays as it is").arg(strerror(errno)));
 }
 
 }  // namespace specswarm::tray

@@ -5,8 +5,8 @@
 // Qt picks the tray protocol once per process, when the first icon is made: StatusNotifierItem
 // over D-Bus when a watcher with a host is registered, XEmbed otherwise. A desktop whose SNI host
 // starts after the tray (a panel restart, login order) would never see it, so TrayApp watches the
-// session bus and, when a StatusNotifierWatcher appears, runs itself again (execv, same
-// arguments) to choose afresh.
+// session bus and, when a StatusNotifierWatcher with a host appears, runs itself again (execv,
+// the same arguments but --share as the person last chose) to choose afresh.
 //
 // Lives on the GUI thread; not thread-safe.
 #pragma once
@@ -46,6 +46,8 @@ class TrayApp : public QObject {
   // The menu as text, one row per line, "[x] " / "[ ] " before checkable rows: the tests'
   // and --render's view of it.
   QStringList MenuText() const;
+  // Called before the tray runs itself again (to stop its status feed's children).
+  void SetBeforeRestart(std::function<void()> fn) { before_restart_ = std::move(fn); }
 
  Q_SIGNALS:
   // The person toggled sharing: ask for a fresh status.
@@ -57,6 +59,7 @@ class TrayApp : public QObject {
   void OnShareTriggered(bool checked);
   void WatchForStatusNotifierHost();
   void LogMenuGeometry();
+  void RunAgain();
 
   TrayOptions options_;
   ShareControl* share_;
@@ -75,7 +78,8 @@ class TrayApp : public QObject {
   // does not flip back while `join` starts or stops.
   std::optional<bool> pending_share_;
   std::optional<bool> share_choice_;  // the person's last toggle, kept across a restart for SNI
-  bool on_sni_ = false;               // Qt made a StatusNotifierItem (else XEmbed)
+  bool on_sni_ = false;
+  std::function<void()> before_restart_;               // Qt made a StatusNotifierItem (else XEmbed)
   QElapsedTimer pending_since_;
 };
 

@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
   StatusFeed feed(specswarm, o.port, static_cast<int>(o.interval * 1000));
   QObject::connect(&feed, &StatusFeed::Updated, &app, &TrayApp::SetView);
   QObject::connect(&app, &TrayApp::ShareToggled, &feed, &StatusFeed::Refresh);
+  app.SetBeforeRestart([&feed] { feed.StopAll(); });
   if (o.share) {
     // Share unless a join already answers: ask once, then decide.
     auto decided = std::make_shared<bool>(false);

@@ -620,3 +620,25 @@ TEST_CASE("discover --json --watch lists the peers again every round", "[swarm]"
   CHECK(bad.exit_code == 2);
   CHECK(bad.err == "specswarm: --watch prints JSON documents: add --json\n");
 }
+
+// A node named twice (the local join lists it, and --peer names it) is asked once and listed once.
+TEST_CASE("status lists a node named both by the local join and by --peer once, as answering", "[swarm]") {
+  Machine machine, peer;
+  LoopbackJoin peer_join(peer);
+  REQUIRE(peer_join.port() > 0);
+  LoopbackJoin local(machine, {"--peer", peer_join.peer()});
+  REQUIRE(local.port() > 0);
+  nlohmann::json doc;
+  // The local join lists its seed once it has probed it.
+  REQUIRE(WaitFor([&] {
+    auto status = testing::RunCommand(std::string(SPECSWARM_BINARY) + " status --json --timeout 2 --port " +
+                                          std::to_string(local.port()) + " --peer " + peer_join.peer(),
+                                      machine.dir.str(), machine.Env());
+    doc = nlohmann::json::parse(status.out, nullptr, false);
+    return status.exit_code == 0 && doc.is_object() && doc["nodes"].size() >= 2;
+  }, 10s));
+  INFO(doc.dump(2));
+  REQUIRE(doc["nodes"].size() == 2);
+  CHECK(doc["nodes"][1]["reachable"] == true);
+  CHECK(doc["nodes"][1]["address"] == peer_join.peer());
+}

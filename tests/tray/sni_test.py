@@ -911,12 +911,12 @@ class Test:
         check(item is not None and tray.poll() is None,
               "once the watcher owns its name the tray registers an item within 10 s, as the same process",
               f"after {took:.1f} s from pid {tray.pid}" if item else f"no item; tray status {tray.poll()}")
-        appeared = self.logged(tray, "specswarm tray: a StatusNotifierWatcher appeared")
+        appeared = self.logged(tray, "specswarm tray: a StatusNotifierItem host appeared")
         # Qt registers the item before the tray logs its protocol line: wait for the line.
         wait_until(lambda: self.logged(tray, "specswarm tray: protocol: ")[-1:] == ["StatusNotifierItem"], 5.0)
         protocols = self.logged(tray, "specswarm tray: protocol: ")
         check(appeared and protocols[-1:] == ["StatusNotifierItem"],
-              "the tray logs the watcher's appearance and starts again on StatusNotifierItem",
+              "the tray logs the host's appearance and starts again on StatusNotifierItem",
               f"protocol lines: {protocols}")
         argv = cmdline(tray.pid)
         check(argv.count("--share") == 1 and argv[-1] == "2", "it runs again with its arguments (--share once)",
