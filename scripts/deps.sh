@@ -10,7 +10,7 @@ build=(cmake g++ make pkg-config git libzmq3-dev cppzmq-dev libmsgpack-cxx-dev l
 # The tray (specswarm-tray) is built when Qt 6 is there; `make demo` does without it.
 tray=(qt6-base-dev)
 test=(catch2 libpugixml-dev avahi-daemon avahi-utils dbus iproute2 procps "${tray[@]}"
-      xvfb xauth trayer xdotool x11-apps imagemagick python3-gi gir1.2-glib-2.0 fonts-dejavu-core
+      xvfb xauth trayer xdotool x11-apps x11-utils imagemagick python3-gi gir1.2-glib-2.0 fonts-dejavu-core
       dbus-session-bus-common)
 bench=(ruby-parallel-tests ruby-rails ruby-rspec-rails ruby-sqlite3 hyperfine python3)
 fuzz=(clang libfuzzer-14-dev)  # make fuzz: clang's libFuzzer, ASan and UBSan
