@@ -2,7 +2,7 @@
 # What the tray costs the person at the desk: CPU time of `specswarm tray` and of the status
 # queries it runs, over SECONDS of a real `join` on loopback (sharing) and of no join (not
 # sharing: status, then discover, every round), at the default interval (0.5 s) and at 2 s.
-#   bash bench/tray/run.sh [SECONDS=60]
+#   bash bench/tray/run.sh [SECONDS=60]      INTERVALS="0.5 2" (default), SPECSWARM=path/to/specswarm
 # Prints CPU seconds per minute and % of one core for each case; copy them to bench/RESULTS.md.
 set -euo pipefail
 seconds=${1:-60}
@@ -47,8 +47,6 @@ measure() {  # NAME INTERVAL
 "$bin" join --allow-root --no-mdns --port "$port" --slots 2 >/dev/null 2>&1 &
 pids+=("$!")
 sleep 1
-measure sharing 0.5
-measure sharing 2
+for interval in ${INTERVALS:-0.5 2}; do measure sharing "$interval"; done
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-measure not-sharing 0.5
-measure not-sharing 2
+for interval in ${INTERVALS:-0.5 2}; do measure not-sharing "$interval"; done
