@@ -12,6 +12,8 @@ namespace specswarm::tray {
 
 namespace {
 constexpr const char* kUnit = "specswarm-join.service";
+// join hands its files back and ends its runs' processes: the unit's TimeoutStopSec.
+constexpr int kStopTimeoutMs = 30000;
 
 bool UnitInstalled() {
   // systemd's user unit search path, package and administrator locations and the user's own.
@@ -42,6 +44,7 @@ ShareControl::ShareControl(QString specswarm, QStringList join_args, QObject* pa
     Q_EMIT Problem("cannot start " + specswarm_ + " join: " + join_.errorString());
     Q_EMIT Done();
   });
+  connect(&join_, &QProcess::finished, this, &ShareControl::OwnJoinEnded);
   connect(&join_, &QProcess::finished, this, [this](int code, QProcess::ExitStatus status) {
     if (stopping_ || (status == QProcess::NormalExit && code == 0)) {
       stopping_ = false;
@@ -85,10 +88,22 @@ void ShareControl::StopOwnJoin() {
   if (!owns_join()) return;
   stopping_ = true;
   join_.terminate();
-  if (!join_.waitForFinished(30000)) {  // the unit's TimeoutStopSec
+  if (!join_.waitForFinished(kStopTimeoutMs)) {
     join_.kill();
     join_.waitForFinished(5000);
   }
+}
+
+void ShareControl::StopOwnJoinAsync() {
+  if (!owns_join()) {
+    Q_EMIT OwnJoinEnded();
+    return;
+  }
+  stopping_ = true;
+  join_.terminate();
+  QTimer::singleShot(kStopTimeoutMs, this, [this] {
+    if (owns_join()) join_.kill();
+  });
 }
 
 void ShareControl::Systemctl(const QString& verb) {

@@ -30,14 +30,18 @@ class ShareControl : public QObject {
 
   void Start();
   void Stop();
-  // Stops a `join` this tray started, waiting up to its shutdown time (on Quit).
+  // Stops a `join` this tray started, waiting up to its shutdown time (on exit, after the loop).
   void StopOwnJoin();
+  // The same without waiting (Quit from the menu): OwnJoinEnded follows, killed after 30 s.
+  void StopOwnJoinAsync();
 
  Q_SIGNALS:
   // One line for the person: why sharing did not start or stop. Empty when an action succeeds.
   void Problem(const QString& line);
   // An action ended (its effect shows in the next status).
   void Done();
+  // The `join` this tray started has exited.
+  void OwnJoinEnded();
 
  private:
   void Systemctl(const QString& verb);

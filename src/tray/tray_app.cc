@@ -78,8 +78,11 @@ void TrayApp::BuildMenu() {
   menu_.addSeparator();
   QAction* quit = menu_.addAction("Quit");
   connect(quit, &QAction::triggered, this, [this] {
-    if (share_) share_->StopOwnJoin();
-    QCoreApplication::quit();
+    // The icon goes at once; the loop ends when the tray's own join has (no UI thread waits).
+    icon_.hide();
+    if (!share_ || !share_->owns_join()) return QCoreApplication::quit();
+    connect(share_, &ShareControl::OwnJoinEnded, qApp, &QCoreApplication::quit);
+    share_->StopOwnJoinAsync();
   });
   connect(&menu_, &QMenu::aboutToShow, this, [this] {
     if (options_.verbose) QTimer::singleShot(100, this, &TrayApp::LogMenuGeometry);

@@ -655,17 +655,23 @@ class Test:
         self.watcher.own()
         return t0
 
-    def end_tray(self, p, what, port=None):
-        """SIGTERM: the tray exits 0 within 10 s, and nothing it started is left."""
+    def end_tray(self, p, what, port=None, quit_via=None):
+        """SIGTERM (or a click on Quit in `quit_via`'s menu): the tray exits 0 within 10 s, and
+        nothing it started is left."""
         self.procs.note_descendants(p)
         below = descendants(p.pid)
         t0 = time.monotonic()
-        p.send_signal(signal.SIGTERM)
+        how = "SIGTERM"
+        if quit_via is not None:
+            how = "clicking Quit"
+            quit_via.click(row_labelled(quit_via.layout(), "Quit")["id"])
+        else:
+            p.send_signal(signal.SIGTERM)
         try:
             code = p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             code = "still running"
-        check(code == 0, f"{what}: SIGTERM ends the tray with status 0 within 10 s",
+        check(code == 0, f"{what}: {how} ends the tray with status 0 within 10 s",
               f"status {code} after {time.monotonic() - t0:.1f} s")
         alive = lambda: [f"{pid} {' '.join(argv[:2])}" for pid, start, argv in below if running(pid, start)]
         wait_until(lambda: not alive(), 3.0)
@@ -886,7 +892,8 @@ class Test:
               f"join {joins[0][0] if joins else '?'} {'still running' if kept else 'was stopped'}, the tray's joins now "
               f"{[j[0] for j in self.joins_of(tray)]}" + ("; the tray logged \"a StatusNotifierWatcher appeared: "
                                                           "starting again to use it\"" if restarted else ""))
-        self.end_tray(tray, "sharing", port)
+        # Quit while the tray's own join runs: the join is stopped, then the tray ends.
+        self.end_tray(tray, "sharing", port, quit_via=again)
 
     # -- case C ------------------------------------------------------------------------------
     def case_c(self):
