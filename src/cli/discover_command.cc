@@ -67,6 +67,20 @@ json RowJson(const Row& r, const std::string& fingerprint) {
   return j;
 }
 
+// What one look at the directory found.
+struct Listing {
+  std::vector<Row> rows, unreachable;
+  std::vector<d::Finding> findings;  // why there are no rows, when there are none
+};
+
+json ListingJson(const Listing& l, const std::string& fingerprint) {
+  json out{{"peers", json::array()}, {"unreachable", json::array()}, {"diagnosis", json::array()}};
+  for (const Row& r : l.rows) out["peers"].push_back(RowJson(r, fingerprint));
+  for (const Row& r : l.unreachable) out["unreachable"].push_back(RowJson(r, fingerprint));
+  for (const d::Finding& f : l.findings) out["diagnosis"].push_back({{"problem", f.problem}, {"fix", f.fix}});
+  return out;
+}
+
 void PrintTable(const std::vector<Row>& rows, const std::string& fingerprint) {
   std::printf("%-20s %-24s %-22s %-8s %5s %5s  %s\n", "ID", "HOST", "ADDRESS", "VERSION", "SLOTS",
               "IDLE", "SOURCE");
@@ -157,12 +171,12 @@ int RunDiscover(const DiscoverOptions& o) {
   listen_until(deadline);
   probe.Process(deadline);
 
-  // --watch: the browse goes on; the listing as it stands now, one document per line, every
-  // --watch seconds, until stdout closes. Seeds and cached peers were probed once, above.
+  // The listing as it stands now: reachable rows, unreachable ones, and the likely reasons when
+  // there is nothing. The cache is written the first time mDNS peers are seen (once: a watch
+  // does not rewrite it every round).
   bool saved = false;
-  for (;;) {
-    const auto started = Clock::now();
-    std::vector<Row> rows, unreachable;
+  auto take_listing = [&] {
+    Listing l;
     for (const d::Peer& p : directory.Peers()) {
       Row row{p, true, ""};
       if (p.source != d::PeerSource::kMdns) {
@@ -172,43 +186,42 @@ int RunDiscover(const DiscoverOptions& o) {
             row.why = probe.targets()[i].result.message();
           }
       }
-      (row.reachable ? rows : unreachable).push_back(row);
+      (row.reachable ? l.rows : l.unreachable).push_back(row);
     }
     bool saw_mdns = false;
-    for (const Row& r : rows) saw_mdns |= r.peer.source == d::PeerSource::kMdns;
-    if (!saved && !o.no_cache && saw_mdns) {  // once: a watch does not rewrite it every round
+    for (const Row& r : l.rows) saw_mdns |= r.peer.source == d::PeerSource::kMdns;
+    if (!saved && !o.no_cache && saw_mdns) {
       saved = true;
       if (Status s = cache.Save(directory.Peers()); !s.ok()) spdlog::debug("discovery: {}", s.message());
     }
+    if (l.rows.empty()) l.findings = d::Diagnose({directory.backend_state(), directory.backend_why(), !seeds.empty()});
+    return l;
+  };
 
-    std::vector<d::Finding> findings;
-    if (rows.empty())
-      findings = d::Diagnose({directory.backend_state(), directory.backend_why(), !seeds.empty()});
-
-    if (o.json) {
-      json out{{"peers", json::array()}, {"unreachable", json::array()}, {"diagnosis", json::array()}};
-      for (const Row& r : rows) out["peers"].push_back(RowJson(r, fingerprint));
-      for (const Row& r : unreachable) out["unreachable"].push_back(RowJson(r, fingerprint));
-      for (const d::Finding& f : findings) out["diagnosis"].push_back({{"problem", f.problem}, {"fix", f.fix}});
-      if (o.watch > 0) {
-        if (std::printf("%s\n", out.dump().c_str()) < 0 || std::fflush(stdout) != 0) return 0;
-        listen_until(started + std::chrono::milliseconds(static_cast<long>(o.watch * 1000)));
-        continue;
-      }
-      std::printf("%s\n", out.dump(2).c_str());
-    } else {
-      if (!rows.empty()) PrintTable(rows, fingerprint);
-      for (const Row& r : unreachable)
-        std::fprintf(stderr, "specswarm: %s peer %s: %s\n", d::ToString(r.peer.source),
-                     r.peer.Endpoint().c_str(), r.why.c_str());
-      if (rows.empty()) {
-        std::fprintf(stderr, "specswarm: no peers found in %.1f s\n", o.timeout);
-        for (const d::Finding& f : findings)
-          std::fprintf(stderr, "  - %s\n    fix: %s\n", f.problem.c_str(), f.fix.c_str());
-      }
+  if (o.watch > 0) {
+    // The browse goes on: one document per line every --watch seconds, until stdout closes.
+    // Seeds and cached peers were probed once, above.
+    for (;;) {
+      const auto started = Clock::now();
+      if (std::printf("%s\n", ListingJson(take_listing(), fingerprint).dump().c_str()) < 0 || std::fflush(stdout) != 0)
+        return 0;
+      listen_until(started + std::chrono::milliseconds(static_cast<long>(o.watch * 1000)));
     }
-    return rows.empty() ? 1 : 0;
   }
+  const Listing l = take_listing();
+  if (o.json) {
+    std::printf("%s\n", ListingJson(l, fingerprint).dump(2).c_str());
+  } else {
+    if (!l.rows.empty()) PrintTable(l.rows, fingerprint);
+    for (const Row& r : l.unreachable)
+      std::fprintf(stderr, "specswarm: %s peer %s: %s\n", d::ToString(r.peer.source), r.peer.Endpoint().c_str(),
+                   r.why.c_str());
+    if (l.rows.empty()) {
+      std::fprintf(stderr, "specswarm: no peers found in %.1f s\n", o.timeout);
+      for (const d::Finding& f : l.findings) std::fprintf(stderr, "  - %s\n    fix: %s\n", f.problem.c_str(), f.fix.c_str());
+    }
+  }
+  return l.rows.empty() ? 1 : 0;
 }
 
 }  // namespace

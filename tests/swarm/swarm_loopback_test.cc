@@ -56,6 +56,13 @@ struct Machine {
     for (const auto& [k, v] : Env()) args.push_back(k + "=" + v);
     return args;
   }
+  // argv for `specswarm ARGS` as this machine.
+  std::vector<std::string> Specswarm(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = EnvArgs();
+    argv.push_back(SPECSWARM_BINARY);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
 };
 
 // `specswarm join` on loopback, on a free port it reports in its log.
@@ -563,12 +570,9 @@ TEST_CASE("status --json --watch prints a document per round and follows the loc
   LoopbackJoin peer_join(peer);
   REQUIRE(local->port() > 0);
   REQUIRE(peer_join.port() > 0);
-  std::vector<std::string> argv = machine.EnvArgs();
-  for (const std::string& a : {std::string(SPECSWARM_BINARY), std::string("status"), std::string("--json"), std::string("--watch"),
-                              std::string("0.2"), std::string("--timeout"), std::string("1"), std::string("--port"),
-                              std::to_string(local->port()), std::string("--peer"), peer_join.peer()})
-    argv.push_back(a);
-  auto watch = ChildProcess::Spawn(argv, {.pipes = true, .log_path = machine.dir.str() + "/watch.log"});
+  auto watch = ChildProcess::Spawn(machine.Specswarm({"status", "--json", "--watch", "0.2", "--timeout", "1", "--port",
+                                                     std::to_string(local->port()), "--peer", peer_join.peer()}),
+                                   {.pipes = true, .log_path = machine.dir.str() + "/watch.log"});
   REQUIRE(watch);
   for (int round = 0; round < 3; ++round) {
     auto line = watch->ReadLine(Clock::now() + 5s);
@@ -600,11 +604,9 @@ TEST_CASE("discover --json --watch lists the peers again every round", "[swarm]"
   Machine machine, peer;
   LoopbackJoin peer_join(peer);
   REQUIRE(peer_join.port() > 0);
-  std::vector<std::string> argv = machine.EnvArgs();
-  for (const std::string& a : {std::string(SPECSWARM_BINARY), std::string("discover"), std::string("--json"), std::string("--watch"),
-                              std::string("0.2"), std::string("--timeout"), std::string("0.3"), std::string("--peer"), peer_join.peer()})
-    argv.push_back(a);
-  auto watch = ChildProcess::Spawn(argv, {.pipes = true, .log_path = machine.dir.str() + "/discover.log"});
+  auto watch = ChildProcess::Spawn(
+      machine.Specswarm({"discover", "--json", "--watch", "0.2", "--timeout", "0.3", "--peer", peer_join.peer()}),
+      {.pipes = true, .log_path = machine.dir.str() + "/discover.log"});
   REQUIRE(watch);
   for (int round = 0; round < 2; ++round) {
     auto line = watch->ReadLine(Clock::now() + 5s);

@@ -43,7 +43,11 @@ check() {  # check CONDITION_STATUS WHAT SEEN
 # A failure the rest of the test cannot go on without: say so, show the logs, stop.
 fatal() {
   fail "$*"
-  for log in "$TMP"/*.err "$TMP"/*.log "$TMP"/state/specswarm/join.log; do
+  fail_with_logs "$TMP"/*.err "$TMP"/*.log "$TMP"/state/specswarm/join.log
+}
+# The last lines of each log given, then the count of failed checks; exits 1.
+fail_with_logs() {
+  for log in "$@"; do
     [ -s "$log" ] || continue
     echo "--- ${log#"$TMP"/} (last lines)"
     tail -n 15 "$log"
@@ -502,12 +506,6 @@ else
 fi
 
 if [ "$FAILURES" -gt 0 ]; then
-  for log in "$A_ERR" "$B_ERR" "$TMP/state/specswarm/join.log" "$TMP/trayer.log"; do
-    [ -s "$log" ] || continue
-    echo "--- ${log#"$TMP"/} (last lines)"
-    tail -n 15 "$log"
-  done
-  echo "xembed test: $FAILURES check(s) failed"
-  exit 1
+  fail_with_logs "$A_ERR" "$B_ERR" "$TMP/state/specswarm/join.log" "$TMP/trayer.log"
 fi
 echo "xembed test: all checks passed"
